@@ -1,0 +1,60 @@
+package chans
+
+import "sync"
+
+// An Event is a flag that goroutines can wait for: Set wakes every waiter
+// and lets later waits pass at once, until Clear (toro/tornado Event,
+// threading.Event).
+//
+// The zero value is a cleared Event. An Event must not be copied after first
+// use.
+//
+// Memory model: a call to Set happens before the return of any receive it
+// unblocks, and before a Wait that sees the event set returns.
+type Event struct {
+	mu  sync.Mutex
+	set bool
+	l   latch
+}
+
+// Wait returns a channel that is closed when the event is set: a closed
+// channel at once if it is set now (no allocation), otherwise one shared by
+// every waiter until the next Set. A channel obtained before a Set is closed
+// by it even if Clear follows at once. It carries nothing exclusive, so it
+// takes no ctx and abandoning it costs nothing.
+func (e *Event) Wait() <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.l.wait(e.set)
+}
+
+// Set sets the event and wakes everyone waiting. Setting a set event does
+// nothing.
+func (e *Event) Set() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.set = true
+	e.l.open()
+}
+
+// Clear resets the event; later calls to Wait block until the next Set.
+func (e *Event) Clear() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.set = false
+}
+
+// IsSet reports whether the event is set.
+func (e *Event) IsSet() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.set
+}
+
+// String returns "Event(set)" or "Event(clear)".
+func (e *Event) String() string {
+	if e.IsSet() {
+		return "Event(set)"
+	}
+	return "Event(clear)"
+}

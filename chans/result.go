@@ -1,0 +1,117 @@
+package chans
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+var (
+	// ErrAlreadySet is returned by Result.Set and Result.Fail once the result
+	// holds a value or a failure.
+	ErrAlreadySet = errors.New("chans: result already set")
+	// ErrNotReady is returned by Result.TryGet before the result is set.
+	ErrNotReady = errors.New("chans: result not ready")
+)
+
+// A Result is a value that will be known later, set once and read by any
+// number of goroutines (toro AsyncResult, a future). It either holds a value
+// or a failure.
+//
+// The zero value is an unset Result. A Result must not be copied after first
+// use.
+//
+// Memory model: Set (or Fail) happens before every Get, Done or TryGet that
+// observes it.
+type Result[T any] struct {
+	mu    sync.Mutex
+	ready bool
+	v     T
+	err   error
+	done  latch
+	q     waitq[T] // Get callers waiting for the value
+}
+
+// Set stores v and wakes every waiter. It returns ErrAlreadySet, and changes
+// nothing, if the result was already set or failed.
+func (r *Result[T]) Set(v T) error { return r.settle(v, nil) }
+
+// Fail records err as the outcome: Get yields nothing and TryGet returns err.
+// It returns ErrAlreadySet if the result was already set or failed. A nil err
+// panics, since it could not be told from success.
+func (r *Result[T]) Fail(err error) error {
+	if err == nil {
+		panic("chans: Result.Fail with nil error")
+	}
+	var zero T
+	return r.settle(zero, err)
+}
+
+func (r *Result[T]) settle(v T, err error) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.q.bind(&r.mu, r)
+	if r.ready {
+		return ErrAlreadySet
+	}
+	r.ready, r.v, r.err = true, v, err
+	r.done.open()
+	for w := r.q.first(); w != nil; w = r.q.first() {
+		if err != nil {
+			r.q.leave(w) // closed empty: a failure has no value to give
+		} else {
+			r.q.grant(w, v, false) // shared, not exclusive: nothing to take back
+		}
+	}
+	return nil
+}
+
+// Get returns a channel with a buffer of one that yields the value, to every
+// caller, once it is set, and is then closed. It is closed without a value if
+// the result failed, or if ctx ends (or had ended) before the value is set.
+// The value is not exclusive: a caller that never receives takes nothing from
+// anyone, and a waiting caller is forgotten when its ctx ends.
+func (r *Result[T]) Get(ctx context.Context) <-chan T {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.q.bind(&r.mu, r)
+	switch {
+	case ctx.Err() != nil || (r.ready && r.err != nil):
+		return closed[T]()
+	case r.ready:
+		return r.q.now(ctx, 0, false, r.v, false)
+	}
+	return r.q.enqueue(ctx, 0, false).ch
+}
+
+// Done returns a channel closed once the result is set or failed. It is
+// shared, needs no ctx, and costs nothing to abandon; after the result is
+// ready it is a closed channel and allocates nothing.
+func (r *Result[T]) Done() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.done.wait(r.ready)
+}
+
+// TryGet returns the value if it is set, the failure if the result failed,
+// and ErrNotReady before either.
+func (r *Result[T]) TryGet() (T, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.ready {
+		var zero T
+		return zero, ErrNotReady
+	}
+	return r.v, r.err
+}
+
+// Ready reports whether the result is set or failed.
+func (r *Result[T]) Ready() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ready
+}
+
+// Result grants are never taken back and a waiter leaving unblocks nobody.
+func (r *Result[T]) reclaim(*waiter[T], T) {}
+func (r *Result[T]) dispatch()             {}
