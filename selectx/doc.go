@@ -1,0 +1,42 @@
+// Package selectx waits on many things at once: the first of several
+// operations (First, Select), all of them (All), each as it completes
+// (Completed), keyed callbacks and timeouts (Group), and outside events such as
+// a child process exiting (Process) or a file becoming readable (Readable).
+//
+// It is the Go counterpart of yieldpoints' WaitAny, WithTimeout, Cancel and
+// CancelAll and of Tornado's keyed callbacks, with one difference that matters
+// in Go: the operations may hand out something exclusive. A lock acquisition,
+// a semaphore permit or a queue item is a grant; whoever receives it from the
+// channel owns it. A plain select over several such channels, abandoned once
+// one branch wins, strands the other grants until their context ends.
+// selectx instead starts every operation with one context derived from the
+// caller's, receives exactly one winner and cancels that context at once, so
+// the primitives (see package chans, contract W2) take every other grant back
+// and pass it on. Nothing is lost and nothing is taken twice.
+//
+// # Operations
+//
+// An Op is any func(ctx) <-chan T that follows the waiting contract: the
+// channel yields at most one value, then is closed, and a value not received
+// when ctx ends goes back to its source. Method values fit as they are:
+//
+//	i, release, err := selectx.First(ctx, lockA.Acquire, lockB.Acquire)
+//
+// Chan turns a plain channel (a timer, a Process result) into an Op.
+//
+// # Ties
+//
+// When several operations are ready at the same instant, the earliest in
+// argument order wins, as in yieldpoints' WaitAny: after starting them all,
+// selectx polls them once in argument order without blocking and only then
+// blocks. Once it has blocked, the first value to arrive wins.
+//
+// # Cost
+//
+// First, All and Completed over up to four operations use a hand-written
+// select: no reflection and no goroutine per operation. Above four they fall
+// back to reflect.Select, which allocates. Select (mixed types) polls without
+// reflection and blocks with reflect.Select. No function here starts a
+// goroutine per operation; Process and Readable start one each because the
+// event they watch can only be waited for by blocking.
+package selectx
