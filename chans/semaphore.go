@@ -137,6 +137,13 @@ func (s *Semaphore) Wait() <-chan struct{} {
 	defer s.mu.Unlock()
 	s.q.bind(&s.mu, s)
 	s.q.sweep()
+	if s.value == 0 {
+		// The permits may sit unreceived in channels handed out on the fast
+		// path, which registered nothing. If their callers walk away, the
+		// permits come back, and this wait must then end without anyone else
+		// calling into the semaphore, so watch those callers' contexts now.
+		s.q.watchLazy()
+	}
 	return s.unlockd.wait(s.value > 0)
 }
 

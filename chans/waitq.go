@@ -99,19 +99,26 @@ func (q *waitq[T]) enqueue(ctx context.Context, n int, write bool) *waiter[T] {
 	w := &waiter[T]{ch: make(chan T, 1), ctx: ctx, n: n, write: write, state: queued}
 	q.queue.pushBack(w)
 	q.watch(w)
-	if q.lazy > 0 {
-		// Someone now waits behind grants that were handed out without a
-		// registration (the uncontended fast path). If one of their callers
-		// walks away, this waiter must learn of it promptly, so register them
-		// now: only contended primitives pay for it.
-		for g := q.out.head; g != nil; g = g.next {
-			if g.stop == nil && g.ctx.Done() != nil {
-				q.watch(g)
-			}
-		}
-		q.lazy = 0
-	}
+	q.watchLazy()
 	return w
+}
+
+// watchLazy registers the grants that were handed out without a registration
+// (the uncontended fast path, see now). It is called when somebody starts to
+// depend on them: a waiter queued behind them, or a broadcast wait
+// (Semaphore.Wait) for the state they hold. If one of their callers walks
+// away, that somebody must learn of it promptly, not at the next call into the
+// primitive, which may never come. Only contended primitives pay for it.
+func (q *waitq[T]) watchLazy() {
+	if q.lazy == 0 {
+		return
+	}
+	for g := q.out.head; g != nil; g = g.next {
+		if g.stop == nil && g.ctx.Done() != nil {
+			q.watch(g)
+		}
+	}
+	q.lazy = 0
 }
 
 // watch registers w's ctx so that its end takes w out promptly.
