@@ -1,0 +1,437 @@
+package chans
+
+import (
+	"context"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+
+	"github.com/matryer/is"
+)
+
+// ready reports whether ch can be received from without blocking, and what
+// a receive yields then. Only for channels nobody else receives from.
+func ready[T any](ch <-chan T) (v T, ok, isReady bool) {
+	select {
+	case v, ok = <-ch:
+		return v, ok, true
+	default:
+		return v, false, false
+	}
+}
+
+func hasPrefix(p string) func(string) bool {
+	return func(s string) bool { return strings.HasPrefix(s, p) }
+}
+
+func TestMailboxFIFO(t *testing.T) {
+	is := is.New(t)
+	var b Mailbox[int]
+	for i := range 5 {
+		b.Send(i)
+	}
+	is.Equal(b.Len(), 5)
+	for i := range 5 {
+		v, ok := <-b.Receive(context.Background(), nil)
+		is.True(ok)
+		is.Equal(v, i)
+	}
+	is.Equal(b.Len(), 0)
+	_, ok := b.TryReceive(nil)
+	is.True(!ok)
+}
+
+func TestMailboxSelectiveKeepsOthersInOrder(t *testing.T) {
+	is := is.New(t)
+	var b Mailbox[string]
+	for _, m := range []string{"a1", "b1", "a2", "b2", "a3"} {
+		b.Send(m)
+	}
+	v, ok := <-b.Receive(context.Background(), hasPrefix("b"))
+	is.True(ok)
+	is.Equal(v, "b1")
+	v, ok = b.TryReceive(hasPrefix("b"))
+	is.True(ok)
+	is.Equal(v, "b2")
+	_, ok = b.TryReceive(hasPrefix("b"))
+	is.True(!ok)
+	is.Equal(b.Len(), 3)
+	for _, want := range []string{"a1", "a2", "a3"} {
+		v, ok := <-b.Receive(context.Background(), nil)
+		is.True(ok)
+		is.Equal(v, want)
+	}
+}
+
+func TestMailboxWaiterTakesOnlyWhatItAccepts(t *testing.T) {
+	is := is.New(t)
+	var b Mailbox[string]
+	quit := b.Receive(context.Background(), hasPrefix("quit"))
+	b.Send("print 1")
+	b.Send("print 2")
+	_, _, isReady := ready(quit)
+	is.True(!isReady) // deferred, not handed over
+	is.Equal(b.Len(), 2)
+	b.Send("quit")
+	v, ok := <-quit
+	is.True(ok)
+	is.Equal(v, "quit")
+	is.Equal(b.Len(), 2) // the deferred messages were not dropped
+	v, _ = b.TryReceive(nil)
+	is.Equal(v, "print 1")
+}
+
+func TestMailboxWaitersServedInOrder(t *testing.T) {
+	is := is.New(t)
+	var b Mailbox[int]
+	odd := b.Receive(context.Background(), func(v int) bool { return v%2 == 1 })
+	any1 := b.Receive(context.Background(), nil)
+	any2 := b.Receive(context.Background(), nil)
+	b.Send(2) // odd refuses: the oldest waiter that accepts is any1
+	b.Send(3) // odd is older than any2
+	b.Send(4)
+	v, ok := <-odd
+	is.True(ok && v == 3)
+	v, ok = <-any1
+	is.True(ok && v == 2)
+	v, ok = <-any2
+	is.True(ok && v == 4)
+	is.Equal(b.Len(), 0)
+}
+
+func TestMailboxNoBarging(t *testing.T) {
+	is := is.New(t)
+	var b Mailbox[int]
+	w := b.Receive(context.Background(), nil)
+	b.Send(1)
+	// The message belongs to the queued receiver: a later TryReceive or
+	// Receive must not see it.
+	_, ok := b.TryReceive(nil)
+	is.True(!ok)
+	is.Equal(b.Len(), 0)
+	v, ok := <-w
+	is.True(ok && v == 1)
+}
+
+func TestMailboxDoneCtxFails(t *testing.T) {
+	is := is.New(t)
+	var b Mailbox[int]
+	b.Send(1)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, ok := <-b.Receive(ctx, nil)
+	is.True(!ok) // W4: fails although a message was there
+	is.Equal(b.Len(), 1)
+}
+
+func TestMailboxCancelQueued(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		var b Mailbox[int]
+		ctx, cancel := context.WithCancel(context.Background())
+		ch := b.Receive(ctx, nil)
+		is.Equal(b.String(), "Mailbox(len=0, waiters=1)")
+		cancel()
+		synctest.Wait()
+		_, ok, isReady := ready(ch)
+		is.True(isReady && !ok) // closed promptly, without a message
+		is.Equal(b.String(), "Mailbox(len=0, waiters=0)")
+		b.Send(7)
+		is.Equal(b.Len(), 1)
+	})
+}
+
+// A message granted to a receiver that never received it goes back to where
+// it was, not to the end.
+func TestMailboxReclaimKeepsPlace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		var b Mailbox[int]
+
+		// Granted at the call (the fast path), never received.
+		b.Send(1)
+		b.Send(2)
+		b.Send(3)
+		ctx, cancel := context.WithCancel(context.Background())
+		ch := b.Receive(ctx, func(v int) bool { return v == 2 })
+		cancel()
+		is.Equal(b.Len(), 3) // W3: seen at once, no waiting for AfterFunc
+		_, ok := <-ch
+		is.True(!ok)
+		for want := 1; want <= 3; want++ {
+			v, _ := b.TryReceive(nil)
+			is.Equal(v, want)
+		}
+
+		// Granted while queued, never received; younger messages arrive
+		// meanwhile.
+		ctx, cancel = context.WithCancel(context.Background())
+		ch = b.Receive(ctx, nil)
+		b.Send(10)
+		b.Send(11)
+		b.Send(12)
+		cancel()
+		synctest.Wait()
+		_, ok = <-ch
+		is.True(!ok)
+		is.Equal(b.Len(), 3)
+		for want := 10; want <= 12; want++ {
+			v, _ := <-b.Receive(context.Background(), nil)
+			is.Equal(v, want)
+		}
+	})
+}
+
+func TestMailboxReclaimGoesToNextAcceptingWaiter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		var b Mailbox[string]
+		ctx, cancel := context.WithCancel(context.Background())
+		first := b.Receive(ctx, nil)
+		onlyB := b.Receive(context.Background(), hasPrefix("b"))
+		anyMsg := b.Receive(context.Background(), nil)
+		b.Send("a") // to first, which will not receive it
+		cancel()
+		synctest.Wait()
+		_, ok := <-first
+		is.True(!ok)
+		v, ok := <-anyMsg // onlyB refuses "a", so it skips to anyMsg
+		is.True(ok)
+		is.Equal(v, "a")
+		_, _, isReady := ready(onlyB)
+		is.True(!isReady)
+		b.Send("b")
+		v, ok = <-onlyB
+		is.True(ok && v == "b")
+	})
+}
+
+func TestMailboxReclaimRefusedByAllIsStored(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		var b Mailbox[string]
+		ctx, cancel := context.WithCancel(context.Background())
+		first := b.Receive(ctx, nil)
+		onlyB := b.Receive(context.Background(), hasPrefix("b"))
+		b.Send("a")
+		cancel()
+		synctest.Wait()
+		_, ok := <-first
+		is.True(!ok)
+		is.Equal(b.Len(), 1)
+		_, _, isReady := ready(onlyB)
+		is.True(!isReady)
+		b.Send("b")
+		v, _ := <-onlyB
+		is.Equal(v, "b")
+	})
+}
+
+// When several messages come back at once, the oldest is offered first, so a
+// waiter that accepts them all gets the oldest.
+func TestMailboxSeveralReclaimsOldestFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		var b Mailbox[int]
+		ctx1, cancel1 := context.WithCancel(context.Background())
+		ctx2, cancel2 := context.WithCancel(context.Background())
+		r1 := b.Receive(ctx1, nil)
+		r2 := b.Receive(ctx2, nil)
+		late := b.Receive(context.Background(), nil)
+		b.Send(1) // to r1
+		b.Send(2) // to r2
+		b.Send(3) // to late
+		v, _ := <-late
+		is.Equal(v, 3)
+		late = b.Receive(context.Background(), nil)
+
+		// Hold the lock so that both contexts end before either AfterFunc
+		// can act, and let one sweep take both grants back. Put r2's grant
+		// first in the list of grants out, so the younger message comes back
+		// first: the case the sort in dispatch is there for.
+		b.mu.Lock()
+		cancel1()
+		cancel2()
+		g1 := b.q.out.head
+		b.q.out.remove(g1)
+		b.q.out.pushBack(g1)
+		b.q.sweep()
+		b.mu.Unlock()
+
+		_, ok := <-r1
+		is.True(!ok)
+		_, ok = <-r2
+		is.True(!ok)
+		v, ok = <-late
+		is.True(ok)
+		is.Equal(v, 1)
+		v, _ = b.TryReceive(nil)
+		is.Equal(v, 2)
+	})
+}
+
+// One sender, one receiver that gives up at random: the receiver must see
+// every message exactly once and in order, whatever was taken back.
+func TestMailboxHammerOrder(t *testing.T) {
+	is := is.New(t)
+	n := 20000
+	if testing.Short() {
+		n = 2000
+	}
+	var b Mailbox[int]
+	go func() {
+		for i := range n {
+			b.Send(i)
+			if i%64 == 0 {
+				runtime.Gosched()
+			}
+		}
+	}()
+	next, gaveUp := 0, 0
+	for next < n {
+		ctx, cancel := context.WithCancel(context.Background())
+		ch := b.Receive(ctx, nil)
+		switch rand.IntN(4) {
+		case 0: // race the grant
+			runtime.Gosched()
+			cancel()
+		case 1: // give up, and have the next call take the grant back (W3)
+			cancel()
+			b.Len()
+		}
+		v, ok := <-ch
+		cancel()
+		if !ok {
+			gaveUp++
+			continue
+		}
+		if v != next {
+			t.Fatalf("got %d, want %d", v, next)
+		}
+		next++
+	}
+	is.Equal(b.Len(), 0)
+	t.Logf("%d messages, %d receives given up", n, gaveUp)
+}
+
+// Several senders and selective receivers that give up at random: every
+// message is received exactly once and nothing stays behind.
+func TestMailboxHammerSelective(t *testing.T) {
+	is := is.New(t)
+	const senders, classes, perClass = 3, 3, 2
+	n := 6000
+	if testing.Short() {
+		n = 600
+	}
+	total := senders * n
+	var b Mailbox[int]
+	got := make([]atomic.Int32, total)
+	var received atomic.Int64
+	root, stop := context.WithCancel(context.Background())
+	defer stop()
+
+	var wg sync.WaitGroup
+	for c := range classes {
+		for range perClass {
+			wg.Go(func() {
+				accept := func(v int) bool { return v%classes == c }
+				for root.Err() == nil {
+					ctx, cancel := context.WithCancel(root)
+					ch := b.Receive(ctx, accept)
+					if rand.IntN(4) == 0 {
+						runtime.Gosched()
+						cancel()
+					}
+					v, ok := <-ch
+					cancel()
+					if !ok {
+						continue
+					}
+					if v%classes != c {
+						t.Errorf("class %d got %d", c, v)
+					}
+					got[v].Add(1)
+					if received.Add(1) == int64(total) {
+						stop()
+					}
+				}
+			})
+		}
+	}
+	var sw sync.WaitGroup
+	for s := range senders {
+		sw.Go(func() {
+			for i := range n {
+				b.Send(s*n + i)
+			}
+		})
+	}
+	sw.Wait()
+	wg.Wait()
+	is.Equal(received.Load(), int64(total))
+	for v := range got {
+		if k := got[v].Load(); k != 1 {
+			t.Fatalf("message %d received %d times", v, k)
+		}
+	}
+	is.Equal(b.Len(), 0)
+}
+
+func TestStoreInsertRemove(t *testing.T) {
+	is := is.New(t)
+	var s store[int]
+	var model []int
+	seq := 0
+	check := func() {
+		t.Helper()
+		if s.len() != len(model) {
+			t.Fatalf("len %d, want %d", s.len(), len(model))
+		}
+		for i, want := range model {
+			if e := s.at(i); e.seq != want || e.m != want*10 {
+				t.Fatalf("at %d: %v, want seq %d", i, *e, want)
+			}
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	var out []int // sequence numbers taken out, to be put back
+	for range 3000 {
+		switch op := r.IntN(3); {
+		case op == 0 && len(out) > 0:
+			k := r.IntN(len(out))
+			e := out[k]
+			out = append(out[:k], out[k+1:]...)
+			s.insert(entry[int]{seq: e, m: e * 10})
+			i := 0
+			for i < len(model) && model[i] < e {
+				i++
+			}
+			model = append(model[:i], append([]int{e}, model[i:]...)...)
+		case op == 1 && len(model) > 0:
+			i := r.IntN(len(model))
+			e := s.remove(i)
+			is.Equal(e.seq, model[i])
+			model = append(model[:i], model[i+1:]...)
+			out = append(out, e.seq)
+		default:
+			s.push(entry[int]{seq: seq, m: seq * 10})
+			model = append(model, seq)
+			seq++
+		}
+		check()
+	}
+}
+
+func TestCmpSeqWraps(t *testing.T) {
+	is := is.New(t)
+	last := int(^uint(0) >> 1) // the largest int
+	is.Equal(cmpSeq(1, 2), -1)
+	is.Equal(cmpSeq(2, 2), 0)
+	is.Equal(cmpSeq(3, 2), 1)
+	is.Equal(cmpSeq(last, last+1), -1) // last+1 wraps to the smallest int
+	is.Equal(cmpSeq(last+1, last), 1)
+}
