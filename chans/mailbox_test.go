@@ -13,9 +13,9 @@ import (
 	"github.com/matryer/is"
 )
 
-// ready reports whether ch can be received from without blocking, and what
+// mailboxPoll reports whether ch can be received from without blocking, and what
 // a receive yields then. Only for channels nobody else receives from.
-func ready[T any](ch <-chan T) (v T, ok, isReady bool) {
+func mailboxPoll[T any](ch <-chan T) (v T, ok, isReady bool) {
 	select {
 	case v, ok = <-ch:
 		return v, ok, true
@@ -24,7 +24,7 @@ func ready[T any](ch <-chan T) (v T, ok, isReady bool) {
 	}
 }
 
-func hasPrefix(p string) func(string) bool {
+func mailboxPrefix(p string) func(string) bool {
 	return func(s string) bool { return strings.HasPrefix(s, p) }
 }
 
@@ -51,13 +51,13 @@ func TestMailboxSelectiveKeepsOthersInOrder(t *testing.T) {
 	for _, m := range []string{"a1", "b1", "a2", "b2", "a3"} {
 		b.Send(m)
 	}
-	v, ok := <-b.Receive(context.Background(), hasPrefix("b"))
+	v, ok := <-b.Receive(context.Background(), mailboxPrefix("b"))
 	is.True(ok)
 	is.Equal(v, "b1")
-	v, ok = b.TryReceive(hasPrefix("b"))
+	v, ok = b.TryReceive(mailboxPrefix("b"))
 	is.True(ok)
 	is.Equal(v, "b2")
-	_, ok = b.TryReceive(hasPrefix("b"))
+	_, ok = b.TryReceive(mailboxPrefix("b"))
 	is.True(!ok)
 	is.Equal(b.Len(), 3)
 	for _, want := range []string{"a1", "a2", "a3"} {
@@ -70,10 +70,10 @@ func TestMailboxSelectiveKeepsOthersInOrder(t *testing.T) {
 func TestMailboxWaiterTakesOnlyWhatItAccepts(t *testing.T) {
 	is := is.New(t)
 	var b Mailbox[string]
-	quit := b.Receive(context.Background(), hasPrefix("quit"))
+	quit := b.Receive(context.Background(), mailboxPrefix("quit"))
 	b.Send("print 1")
 	b.Send("print 2")
-	_, _, isReady := ready(quit)
+	_, _, isReady := mailboxPoll(quit)
 	is.True(!isReady) // deferred, not handed over
 	is.Equal(b.Len(), 2)
 	b.Send("quit")
@@ -137,7 +137,7 @@ func TestMailboxCancelQueued(t *testing.T) {
 		is.Equal(b.String(), "Mailbox(len=0, waiters=1)")
 		cancel()
 		synctest.Wait()
-		_, ok, isReady := ready(ch)
+		_, ok, isReady := mailboxPoll(ch)
 		is.True(isReady && !ok) // closed promptly, without a message
 		is.Equal(b.String(), "Mailbox(len=0, waiters=0)")
 		b.Send(7)
@@ -192,7 +192,7 @@ func TestMailboxReclaimGoesToNextAcceptingWaiter(t *testing.T) {
 		var b Mailbox[string]
 		ctx, cancel := context.WithCancel(context.Background())
 		first := b.Receive(ctx, nil)
-		onlyB := b.Receive(context.Background(), hasPrefix("b"))
+		onlyB := b.Receive(context.Background(), mailboxPrefix("b"))
 		anyMsg := b.Receive(context.Background(), nil)
 		b.Send("a") // to first, which will not receive it
 		cancel()
@@ -202,7 +202,7 @@ func TestMailboxReclaimGoesToNextAcceptingWaiter(t *testing.T) {
 		v, ok := <-anyMsg // onlyB refuses "a", so it skips to anyMsg
 		is.True(ok)
 		is.Equal(v, "a")
-		_, _, isReady := ready(onlyB)
+		_, _, isReady := mailboxPoll(onlyB)
 		is.True(!isReady)
 		b.Send("b")
 		v, ok = <-onlyB
@@ -216,14 +216,14 @@ func TestMailboxReclaimRefusedByAllIsStored(t *testing.T) {
 		var b Mailbox[string]
 		ctx, cancel := context.WithCancel(context.Background())
 		first := b.Receive(ctx, nil)
-		onlyB := b.Receive(context.Background(), hasPrefix("b"))
+		onlyB := b.Receive(context.Background(), mailboxPrefix("b"))
 		b.Send("a")
 		cancel()
 		synctest.Wait()
 		_, ok := <-first
 		is.True(!ok)
 		is.Equal(b.Len(), 1)
-		_, _, isReady := ready(onlyB)
+		_, _, isReady := mailboxPoll(onlyB)
 		is.True(!isReady)
 		b.Send("b")
 		v, _ := <-onlyB
