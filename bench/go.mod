@@ -1,0 +1,12 @@
+module github.com/turnstile-go/turnstile/bench
+
+go 1.26.0
+
+require (
+	github.com/matryer/is v1.4.1
+	github.com/turnstile-go/turnstile v0.0.0
+	golang.org/x/exp v0.0.0-20261014143641-f0251eb4aa3e
+	golang.org/x/sync v0.24.0
+)
+
+replace github.com/turnstile-go/turnstile => ../
