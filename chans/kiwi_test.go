@@ -189,7 +189,7 @@ func TestKiwiAcceptDeferDiscard(t *testing.T) {
 				printed = append(printed, m.value)
 			}
 		})
-		synctest.Wait() // the printer waits for "start"
+		synctest.Wait()                              // the printer waits for "start"
 		inbox.Send(kiwiMsg{name: "print", value: 3}) // deferred while it waits
 		synctest.Wait()
 		is.True(!printer.Ready())
