@@ -9,14 +9,15 @@ const (
 	prio                   // least first: a binary heap ordered by less
 )
 
-// minQueueStore is the smallest backing array a store keeps; below it, shrinking
-// would only churn the allocator.
+// minQueueStore is the smallest backing array a store shrinks to; below it,
+// shrinking would only churn the allocator.
 const minQueueStore = 16
 
-// queueStore holds a Queue's items. It is plain data: the Queue's mutex guards it,
-// and nothing in it blocks, waits or runs a goroutine. Channels would not do
-// here: an item given back by a getter that walked away must go to the front
-// (or the top), and a channel can only append.
+// queueStore holds a Queue's items. It is plain data: the Queue's mutex
+// guards it, and nothing in it blocks, waits or runs a goroutine. A buffered
+// channel would not do here: an item given back by a getter that walked away
+// must go to the front (or the top), and a channel can only append; nor can a
+// channel be a stack or a heap.
 //
 // Popped slots are zeroed so the store never keeps a taken item reachable,
 // and the backing array shrinks when it is mostly empty, so a burst does not

@@ -932,24 +932,24 @@ func TestQueueToroPutTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		is := is.New(t)
 		q := NewQueue[int](1)
-		put := func(v int) (error, time.Duration) {
+		put := func(v int) (took time.Duration, err error) {
 			start := time.Now()
 			ctx, cancel := context.WithTimeout(bg(), 100*time.Millisecond)
 			defer cancel()
-			err := <-q.Put(ctx, v)
-			return err, time.Since(start)
+			err = <-q.Put(ctx, v)
+			return time.Since(start), err
 		}
 		q.Put(bg(), 1)
-		err, took := put(2)
+		took, err := put(2)
 		is.Equal(err, context.DeadlineExceeded)
 		is.Equal(took, 100*time.Millisecond)
 
 		// Getting and putting returns the queue to its initial state.
 		is.Equal(<-q.Get(bg()), 1)
-		err, _ = put(1)
+		_, err = put(1)
 		is.NoErr(err)
 
-		err, took = put(2)
+		took, err = put(2)
 		is.Equal(err, context.DeadlineExceeded)
 		is.Equal(took, 100*time.Millisecond)
 		is.Equal(q.Len(), 1)
