@@ -59,6 +59,34 @@ var benches = []bench{
 		{"chans", resultDoneChans},
 		{"chan", eventWaitSetChan},
 	}},
+	{"QueueTry", "Queue TryPut + TryGet (cap 64)", []impl{
+		{"chans", queueTryChans},
+		{"chan", queueTryChan},
+	}},
+	{"QueuePutGet", "Queue <-Put(Background) + <-Get(Background) (cap 64)", []impl{
+		{"chans", queuePutGetChans},
+		{"chan", queuePutGetChan},
+	}},
+	{"QueuePutGetCtx", "Queue <-Put(ctx) + <-Get(ctx), cancellable ctx (cap 64)", []impl{
+		{"chans", queuePutGetCtxChans},
+		{"chan", queuePutGetCtxChan},
+	}},
+	{"Unbounded", "unbounded Queue, producer TryPut → consumer <-Get, per item", []impl{
+		{"chans", unboundedChans},
+		{"chanx", unboundedChanx},
+	}},
+	{"UnboundedTryGet", "unbounded Queue, producer TryPut → consumer TryGet, <-Get only when empty, per item", []impl{
+		{"chans", unboundedTryGetChans},
+		{"chanx", unboundedChanx},
+	}},
+	{"FirstChannels", "selectx.First over 4 channels, one ready", []impl{
+		{"chans", firstChannelsChans},
+		{"reflect", firstChannelsReflect},
+	}},
+	{"FirstLocks", "selectx.First over 4 Lock.Acquire, one free, then release", []impl{
+		{"chans", firstLocksChans},
+		{"reflect", firstLocksReflect},
+	}},
 }
 
 // targets lists the targets in report order.
@@ -70,6 +98,13 @@ var targets = []target{
 	{"EventWaitSet", "", allocsPerOp, 0, "0 allocs", whyLatchAllocs},
 	{"ResultDone", "chan", nsPerOp, 1.2, "≤ 1.2× a closed-channel receive", whyLatchTime},
 	{"ResultDone", "", allocsPerOp, 0, "0 allocs", whyLatchAllocs},
+	{"QueueTry", "chan", nsPerOp, 1, "≤ 1× a buffered channel send + receive", whyQueueTry},
+	{"QueuePutGet", "chan", nsPerOp, 3, "≤ 3× a buffered channel send + receive", whyQueuePutGet},
+	{"QueuePutGetCtx", "chan", nsPerOp, 3, "≤ 3× a buffered channel send + receive", whyQueuePutGet},
+	{"Unbounded", "chanx", nsPerOp, 0.5, "≥ 2× faster than chanx per item (ratio ≤ 0.5)", whyUnbounded},
+	{"UnboundedTryGet", "chanx", nsPerOp, 0.5, "≥ 2× faster than chanx per item (ratio ≤ 0.5)", whyUnbounded},
+	{"FirstChannels", "reflect", nsPerOp, 1, "≤ 1× reflect.Select over 4 channels", whyFirst},
+	{"FirstLocks", "reflect", nsPerOp, 1, "≤ 1× reflect.Select over 4 channels", whyFirst},
 }
 
 // runBench runs every impl of the named bench as sub-benchmarks impl=NAME.

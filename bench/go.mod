@@ -9,4 +9,6 @@ require (
 	golang.org/x/sync v0.24.0
 )
 
+require github.com/smallnest/chanx v1.2.0
+
 replace github.com/turnstile-go/turnstile => ../

@@ -72,9 +72,9 @@ func measureMicro(cfg config, logf func(string, ...any)) (microResults, error) {
 // scaleResults holds the many-waiter measurements, medians over runs.
 type scaleResults struct {
 	n       int
-	crowds  []crowdResult // memory and cancel-all at n
-	small   crowdResult   // chans Lock cancel-all at n/10, for the O(n) check
-	setWake []crowdResult // Event.Set and its baseline
+	crowds  []crowdResult // memory and time to free, at n
+	small   []crowdResult // the cancelling crowds again at n/10, for the O(n) check
+	setWake []crowdResult // Event.Set and its baseline, at n
 }
 
 type crowdResult struct {
@@ -84,7 +84,6 @@ type crowdResult struct {
 	stackPer float64
 	free     time.Duration // until all returned
 	freeCall time.Duration // the free call itself
-	cancels  bool
 }
 
 // perWaiter is the time to free the crowd divided by its size.
@@ -106,7 +105,7 @@ func runCrowd(cfg config, c crowd, n int, logf func(string, ...any)) (crowdResul
 			run, cfg.runs, n, c.name, s.heapPer, s.stackPer, s.free)
 	}
 	return crowdResult{
-		name: c.name, n: n, cancels: c.cancels,
+		name: c.name, n: n,
 		heapPer: stats.Median(heap), stackPer: stats.Median(stack),
 		free: time.Duration(stats.Median(free)), freeCall: time.Duration(stats.Median(call)),
 	}, nil
@@ -118,16 +117,20 @@ func measureScale(cfg config, logf func(string, ...any)) (scaleResults, error) {
 	if err := warmCrowds(n); err != nil {
 		return res, err
 	}
-	for _, c := range []crowd{bareCrowd, lockCrowd(false), lockCrowd(true), xsyncCrowd, chanMutexCrowd} {
+	cancelling := []crowd{lockCrowd(true), xsyncCrowd, chanMutexCrowd}
+	for _, c := range append([]crowd{bareCrowd, lockCrowd(false)}, cancelling...) {
 		r, err := runCrowd(cfg, c, n, logf)
 		if err != nil {
 			return res, err
 		}
 		res.crowds = append(res.crowds, r)
 	}
-	var err error
-	if res.small, err = runCrowd(cfg, lockCrowd(true), max(n/10, 1), logf); err != nil {
-		return res, err
+	for _, c := range cancelling {
+		r, err := runCrowd(cfg, c, max(n/10, 1), logf)
+		if err != nil {
+			return res, err
+		}
+		res.small = append(res.small, r)
 	}
 	for _, c := range []crowd{eventCrowd, closeCrowd} {
 		r, err := runCrowd(cfg, c, n, logf)
@@ -139,9 +142,20 @@ func measureScale(cfg config, logf func(string, ...any)) (scaleResults, error) {
 	return res, nil
 }
 
-// crowd returns the result of the crowd named name.
+// growth is how much the time per waiter to cancel the crowd named name grew
+// from n/10 to n waiters: about 1 when the total is O(n), 10 when O(n²).
+func (s scaleResults) growth(name string) float64 {
+	big, small := s.crowd(name), s.find(s.small, name)
+	return float64(big.perWaiter()) / float64(small.perWaiter())
+}
+
+// crowd returns the result at n of the crowd named name.
 func (s scaleResults) crowd(name string) crowdResult {
-	for _, c := range append(s.crowds, s.setWake...) {
+	return s.find(append(append([]crowdResult{}, s.crowds...), s.setWake...), name)
+}
+
+func (s scaleResults) find(rs []crowdResult, name string) crowdResult {
+	for _, c := range rs {
 		if c.name == name {
 			return c
 		}

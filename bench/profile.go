@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,15 +10,15 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"testing"
 )
 
 // profileMissed profiles ours in every missed micro-benchmark target and
-// stores a `go tool pprof -top` excerpt in the row: a CPU profile for a time
-// target, an allocation profile (every allocation sampled) for an allocation
-// target. The excerpt is focused on the benchmark body, so only its own work
-// shows.
+// stores `go tool pprof` excerpts in the row: for an allocation target, where
+// the allocations per op come from; for a time target, a CPU profile and,
+// if ours allocates, the allocations too, since they often are the time.
 func profileMissed(rows []row, logf func(string, ...any)) {
 	dir, err := os.MkdirTemp("", "turnstile-bench-prof")
 	if err != nil {
@@ -31,23 +32,29 @@ func profileMissed(rows []row, logf func(string, ...any)) {
 			continue
 		}
 		fn := benchNamed(r.bench).impls[0].fn
-		logf("profiling %s/impl=chans (%v)", r.bench, r.metric)
-		var out string
-		var err error
-		if r.metric == allocsPerOp {
-			out, err = allocProfile(dir, r.bench, fn)
-		} else {
-			out, err = cpuProfile(dir, r.bench, fn)
+		logf("profiling %s/impl=chans", r.bench)
+		var parts []string
+		if r.metric == nsPerOp {
+			out, err := cpuProfile(dir, r.bench, fn)
+			if err != nil {
+				out = "CPU profile not available: " + err.Error()
+			}
+			parts = append(parts, out)
 		}
-		if err != nil {
-			r.prof = "profile not available: " + err.Error()
-			continue
+		if r.metric == allocsPerOp || r.allocs > 0 {
+			out, err := allocProfile(dir, r.bench, fn)
+			if err != nil {
+				out = "allocation profile not available: " + err.Error()
+			}
+			parts = append(parts, out)
 		}
-		r.prof = out
+		r.prof = strings.Join(parts, "\n")
 	}
 }
 
 // cpuProfile runs fn under the CPU profiler and returns the top functions.
+// The report is not focused on fn: the scheduler and the garbage collector
+// run on their own stacks, and their work is part of what an op costs.
 func cpuProfile(dir, name string, fn func(*testing.B)) (string, error) {
 	path := filepath.Join(dir, name+".cpu.pprof")
 	f, err := os.Create(path)
@@ -63,48 +70,76 @@ func cpuProfile(dir, name string, fn func(*testing.B)) (string, error) {
 	if err := f.Close(); err != nil {
 		return "", err
 	}
-	cmd := fmt.Sprintf("go tool pprof -top -nodecount=25 -focus=%s %s.cpu.pprof", focus(fn), name)
-	out, err := pprofTop(path, "-top", "-nodecount=25", "-focus="+focus(fn))
-	return "$ " + cmd + "\n" + out, err
+	args := []string{"-top", "-nodecount=20"}
+	out, err := pprofTool(path, args...)
+	return "$ go tool pprof " + strings.Join(args, " ") + " " + name + ".cpu.pprof\n" + out, err
 }
 
-// allocProfile runs fn with every allocation sampled and returns where the
-// allocations per op come from.
+// allocProfile runs fn for a fixed number of ops with every allocation
+// sampled, and returns where its allocations come from, per op.
 func allocProfile(dir, name string, fn func(*testing.B)) (string, error) {
 	path := filepath.Join(dir, name+".alloc.pprof")
+	bt := flag.Lookup("test.benchtime").Value
+	oldTime := bt.String()
+	if err := bt.Set("20000x"); err != nil {
+		return "", err
+	}
+	ops := 0
 	old := runtime.MemProfileRate
 	runtime.MemProfileRate = 1
-	testing.Benchmark(fn)
+	testing.Benchmark(func(b *testing.B) {
+		fn(b)
+		ops += b.N // b.N after the body: b.Loop sets it to the iterations run
+	})
 	runtime.GC() // publish the allocations to the profile
-	runtime.MemProfileRate = old
 	f, err := os.Create(path)
+	if err == nil {
+		// Written while the rate is still 1, so the counts are exact and
+		// not scaled up as if sampled.
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	runtime.MemProfileRate = old
+	bt.Set(oldTime)
 	if err != nil {
 		return "", err
 	}
-	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
-		f.Close()
-		return "", err
-	}
-	if err := f.Close(); err != nil {
-		return "", err
-	}
-	args := []string{"-sample_index=alloc_objects", "-top", "-nodecount=12", "-focus=" + focus(fn)}
-	top, err := pprofTop(path, args...)
+	args := []string{"-sample_index=alloc_objects", "-top", "-nodecount=15", "-focus=" + focus(fn)}
+	top, err := pprofTool(path, args...)
 	if err != nil {
 		return "", err
 	}
-	// -traces shows each allocation site with the call path that led to it.
-	tr, err := pprofTop(path, "-sample_index=alloc_objects", "-traces", "-focus="+focus(fn))
-	if err != nil {
-		return "", err
-	}
-	return "$ go tool pprof " + strings.Join(args, " ") + " " + name + ".alloc.pprof\n" + top +
-		"\n$ go tool pprof -sample_index=alloc_objects -traces -focus=" + focus(fn) + " " + name + ".alloc.pprof\n" + trimTraces(tr), nil
+	return fmt.Sprintf("$ go tool pprof %s %s.alloc.pprof   (every allocation sampled; counts divided by the %d ops run: allocations per op)\n",
+		strings.Join(args, " "), name, ops) + perOp(top, ops), nil
 }
 
-// pprofTop runs `go tool pprof` on path and returns its report without the
+// perOp rewrites the flat and cum counts of a pprof -top report as counts
+// per op.
+func perOp(top string, ops int) string {
+	var b strings.Builder
+	for line := range strings.Lines(top) {
+		f := strings.Fields(line)
+		if len(f) >= 6 {
+			flat, err1 := strconv.ParseFloat(f[0], 64)
+			cum, err2 := strconv.ParseFloat(f[3], 64)
+			if err1 == nil && err2 == nil {
+				fmt.Fprintf(&b, "%8.2f %7s %7s %8.2f %7s  %s\n", flat/float64(ops), f[1], f[2], cum/float64(ops), f[4], strings.Join(f[5:], " "))
+				continue
+			}
+		}
+		if strings.HasPrefix(line, "Showing nodes accounting for") {
+			continue // totals over the whole run, not per op
+		}
+		b.WriteString(line)
+	}
+	return b.String()
+}
+
+// pprofTool runs `go tool pprof` on path and returns its report without the
 // header lines that name the temporary file.
-func pprofTop(path string, args ...string) (string, error) {
+func pprofTool(path string, args ...string) (string, error) {
 	out, err := exec.Command("go", append(append([]string{"tool", "pprof"}, args...), path)...).CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go tool pprof: %v: %s", err, out)
@@ -117,27 +152,6 @@ func pprofTop(path string, args ...string) (string, error) {
 		keep = append(keep, line)
 	}
 	return strings.Join(keep, ""), nil
-}
-
-// trimTraces keeps the stack traces of a -traces report up to the benchmark
-// body, dropping the testing frames below it that every trace shares.
-func trimTraces(s string) string {
-	var b strings.Builder
-	skip := false
-	for line := range strings.Lines(s) {
-		t := strings.TrimSpace(line)
-		switch {
-		case strings.HasPrefix(t, "-----------"):
-			skip = false
-		case skip:
-			continue
-		case strings.HasPrefix(t, "testing."):
-			skip = true
-			continue
-		}
-		b.WriteString(line)
-	}
-	return b.String()
 }
 
 // focus is a -focus regexp matching the body function fn.

@@ -18,12 +18,14 @@ type row struct {
 	ours   string  // ours, formatted
 	base   string  // the baseline and its value, formatted; "" for an absolute target
 	value  float64 // ours/baseline, or ours alone for an absolute target
-	ratio  bool    // value is a ratio (charted)
+	ratio  bool    // value is a ratio, printed with ×
+	chart  bool    // value is ours ÷ baseline: drawn in the SVG
 	limit  float64 // value must be <= limit; NaN: no target
 	target string  // the target as the issue states it
 	why    string  // the known cause, shown when missed
 	bench  string  // micro-benchmark to profile when missed ("" for none)
 	metric metric  // what to profile: time or allocations
+	allocs float64 // ours' allocations per op, for micro-benchmarks
 	prof   string  // the profile excerpt, filled by profileMissed
 }
 
@@ -63,12 +65,13 @@ func microRows(m microResults) []row {
 		r := row{
 			what: bn.what, label: bn.name, target: t.text, limit: t.limit, why: t.why,
 			bench: t.bench, metric: t.metric, value: ours,
-			ours: fmtMetric(ours, t.metric),
+			ours:   fmtMetric(ours, t.metric),
+			allocs: m.median(t.bench, "chans", allocsPerOp),
 		}
 		if t.base != "" {
 			b := m.median(t.bench, t.base, t.metric)
 			r.base = t.base + " " + fmtMetric(b, t.metric)
-			r.value, r.ratio = ours/b, true
+			r.value, r.ratio, r.chart = ours/b, true, true
 			r.label += " ÷ " + t.base
 		}
 		rows = append(rows, r)
@@ -92,7 +95,9 @@ func (s scaleResults) rows() []row {
 	bare := s.crowd("bare")
 	perWaiter := func(c crowdResult, why string) row {
 		extra := c.heapPer - bare.heapPer
+		xs := s.crowd(xsyncCrowd.name).heapPer - bare.heapPer
 		return row{
+			base:  fmt.Sprintf("x/sync Weighted %.0f B", xs),
 			what:  fmt.Sprintf("%d goroutines queued on one Lock (%s): heap bytes per waiter above a bare parked goroutine", s.n, strings.TrimPrefix(c.name, "chans Lock, ")),
 			label: "Lock bytes/waiter, " + strings.TrimPrefix(c.name, "chans Lock, "),
 			ours:  fmt.Sprintf("%.0f B", extra),
@@ -100,27 +105,31 @@ func (s scaleResults) rows() []row {
 		}
 	}
 	bg, cc := s.crowd(lockCrowd(false).name), s.crowd(lockCrowd(true).name)
-	big, small := cc, s.small
-	growth := float64(big.perWaiter()) / float64(small.perWaiter())
+	small := s.find(s.small, cc.name)
 	set, cl := s.crowd(eventCrowd.name), s.crowd(closeCrowd.name)
 	return []row{
 		perWaiter(bg, whyWaiterBytes),
 		perWaiter(cc, whyWaiterBytesCtx),
 		{
-			what:  fmt.Sprintf("cancel all waiters on one Lock: time per waiter at %d vs at %d", big.n, small.n),
-			label: fmt.Sprintf("cancel-all per waiter, n=%d ÷ n=%d", big.n, small.n),
-			ours:  fmt.Sprintf("%v vs %v per waiter", big.perWaiter(), small.perWaiter()),
-			// Linear total time keeps the time per waiter flat; allow 2× for
-			// caches and GC, which a 10× larger crowd stresses more.
-			value: growth, ratio: true, limit: 2, target: "O(n) total (per-waiter time grows ≤ 2× from n/10 to n)",
-			why: whyCancel,
+			what: fmt.Sprintf("cancel all waiters on one Lock (one cancellable ctx): time per waiter at %d (%v) ÷ at %d (%v)",
+				cc.n, cc.perWaiter(), small.n, small.perWaiter()),
+			label: fmt.Sprintf("cancel-all time per waiter, n=%d ÷ n=%d", cc.n, small.n),
+			ours:  fmt.Sprintf("%.2f× growth", s.growth(cc.name)),
+			base: fmt.Sprintf("x/sync %.2f×, channel-mutex %.2f×",
+				s.growth(xsyncCrowd.name), s.growth(chanMutexCrowd.name)),
+			// O(n) total keeps the time per waiter flat (O(n²) would grow it
+			// 10×); the baselines show how much the runtime alone adds for
+			// 10× more goroutines (caches, scheduling, GC of their stacks).
+			value: s.growth(cc.name), ratio: true, limit: 3,
+			target: "O(n) total: per-waiter time grows ≤ 3× for 10× the waiters (O(n²) would be 10×)",
+			why:    whyCancel,
 		},
 		{
 			what:  fmt.Sprintf("Event.Set with %d goroutines waiting, until all have woken", s.n),
 			label: "Event.Set wakes all ÷ close(chan)",
 			ours:  fmtNs(float64(set.free)),
 			base:  "close(chan) " + fmtNs(float64(cl.free)),
-			value: float64(set.free) / float64(cl.free), ratio: true, limit: math.NaN(), target: "none (reported)",
+			value: float64(set.free) / float64(cl.free), ratio: true, chart: true, limit: math.NaN(), target: "none (reported)",
 		},
 	}
 }
@@ -203,7 +212,7 @@ func (r report) markdown() string {
 	p("once all were parked; goroutine structs are reused from an earlier crowd, so the heap shows what the waits cost. ")
 	p("\"Freed in\" is from cancelling their ctx (or Set, close, release) until every goroutine has returned.\n\n")
 	p("| waiters | heap B/waiter | stack B/waiter | freed in | per waiter |\n|---|---|---|---|---|\n")
-	all := append(append(append([]crowdResult{}, r.scale.crowds...), r.scale.small), r.scale.setWake...)
+	all := append(append(append([]crowdResult{}, r.scale.crowds...), r.scale.small...), r.scale.setWake...)
 	for _, c := range all {
 		p("| %d × %s | %.0f | %.0f | %v | %v |\n", c.n, c.name, c.heapPer, c.stackPer, c.free.Round(time.Microsecond), c.perWaiter())
 	}

@@ -24,8 +24,6 @@ type crowd struct {
 	// start prepares the primitive and returns the per-goroutine body and
 	// the func that lets everyone go.
 	start func(ctx context.Context) (park func(), free func())
-	// cancels says free cancels the waits (the cancel-all measurement).
-	cancels bool
 }
 
 // crowdStats is one measurement of a crowd.
@@ -127,7 +125,7 @@ func lockCrowd(cancellable bool) crowd {
 	if cancellable {
 		name = "chans Lock, one cancellable ctx"
 	}
-	return crowd{name: name, cancels: cancellable, start: func(ctx context.Context) (func(), func()) {
+	return crowd{name: name, start: func(ctx context.Context) (func(), func()) {
 		var l chans.Lock
 		hold, ok := l.TryAcquire()
 		if !ok {
@@ -159,7 +157,7 @@ func lockCrowd(cancellable bool) crowd {
 
 // xsyncCrowd parks goroutines in x/sync Weighted.Acquire(ctx, 1) on a held
 // semaphore and frees them by cancelling ctx.
-var xsyncCrowd = crowd{name: "x/sync Weighted, one cancellable ctx", cancels: true, start: func(ctx context.Context) (func(), func()) {
+var xsyncCrowd = crowd{name: "x/sync Weighted, one cancellable ctx", start: func(ctx context.Context) (func(), func()) {
 	s := semaphore.NewWeighted(1)
 	s.TryAcquire(1)
 	ctx, cancel := context.WithCancel(ctx)
@@ -172,7 +170,7 @@ var xsyncCrowd = crowd{name: "x/sync Weighted, one cancellable ctx", cancels: tr
 
 // chanMutexCrowd parks goroutines in a select between a held channel-mutex
 // and ctx.Done(), the way a cancellable channel lock is written by hand.
-var chanMutexCrowd = crowd{name: "channel-mutex + select on ctx.Done()", cancels: true, start: func(ctx context.Context) (func(), func()) {
+var chanMutexCrowd = crowd{name: "channel-mutex + select on ctx.Done()", start: func(ctx context.Context) (func(), func()) {
 	m := newChanMutex()
 	m.lock()
 	ctx, cancel := context.WithCancel(ctx)

@@ -14,7 +14,7 @@ import (
 func chart(rows []row) string {
 	var rs []row
 	for _, r := range rows {
-		if r.ratio && r.value > 0 && !math.IsInf(r.value, 0) {
+		if r.chart && r.value > 0 && !math.IsInf(r.value, 0) {
 			rs = append(rs, r)
 		}
 	}
