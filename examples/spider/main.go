@@ -18,7 +18,8 @@
 //	go run ./examples/spider [-concurrency 4] [-url http://host/docs/]
 //
 // Without -url it crawls a small site it serves itself on 127.0.0.1, so it
-// needs no network. It prints each page as it is fetched, then a summary:
+// needs no network. With -url it crawls every page beneath that URL, as fast
+// as -concurrency allows: mind whose site it is. It prints each page as it is fetched, then a summary:
 // pages fetched and failed, the most fetches it saw in flight at once (never
 // above -concurrency), and how many URLs were fetched twice (always 0).
 package main
@@ -31,6 +32,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"sync"
@@ -70,6 +72,18 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		defer srv.Close()
 		*base = "http://" + ln.Addr().String() + "/"
 	}
+
+	// Only links beneath base are followed, by prefix: "http://host" would
+	// let "http://host.example/" in, so the base gets its path "/".
+	u, err := url.Parse(*base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("-url %q: want an absolute http:// or https:// URL", *base)
+	}
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	u.Fragment, u.RawFragment = "", ""
+	*base = u.String()
 
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()

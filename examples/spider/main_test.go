@@ -230,6 +230,8 @@ func TestRunBadFlags(t *testing.T) {
 	is := is.New(t)
 	is.True(run(t.Context(), []string{"-concurrency", "0"}, io.Discard) != nil)
 	is.True(run(t.Context(), []string{"-url"}, io.Discard) != nil)
+	is.True(run(t.Context(), []string{"-url", "/docs/"}, io.Discard) != nil)
+	is.True(run(t.Context(), []string{"-url", "ftp://host/"}, io.Discard) != nil)
 }
 
 func TestLinks(t *testing.T) {
@@ -248,4 +250,16 @@ func TestLinks(t *testing.T) {
 		"http://site.test/guide/intro?page=2",
 		"http://site.test/",
 	})
+}
+
+// A base URL without a path crawls from "/" and only beneath it.
+func TestRunBaseWithoutPath(t *testing.T) {
+	is := is.New(t)
+	srv := httptest.NewServer(siteHandler(0))
+	defer srv.Close()
+	var out bytes.Buffer
+	is.NoErr(run(testContext(t), []string{"-url", srv.URL}, &out))
+	o := parse(t, out.String())
+	is.Equal(o.base, srv.URL+"/")
+	is.Equal(o.counts.fetched, len(site))
 }
