@@ -26,9 +26,18 @@ func profileMissed(rows []row, logf func(string, ...any)) {
 		return
 	}
 	defer os.RemoveAll(dir)
+	missed := func(r row) bool { return r.bench != "" && r.hasTarget() && !r.met() }
+	// A bench whose allocation target is missed shows its allocations
+	// there, not again under its time target.
+	allocRow := map[string]bool{}
+	for _, r := range rows {
+		if missed(r) && r.metric == allocsPerOp {
+			allocRow[r.bench] = true
+		}
+	}
 	for i := range rows {
 		r := &rows[i]
-		if r.bench == "" || !r.hasTarget() || r.met() {
+		if !missed(*r) {
 			continue
 		}
 		fn := benchNamed(r.bench).impls[0].fn
@@ -41,7 +50,7 @@ func profileMissed(rows []row, logf func(string, ...any)) {
 			}
 			parts = append(parts, out)
 		}
-		if r.metric == allocsPerOp || r.allocs > 0 {
+		if r.metric == allocsPerOp || (r.allocs > 0 && !allocRow[r.bench]) {
 			out, err := allocProfile(dir, r.bench, fn)
 			if err != nil {
 				out = "allocation profile not available: " + err.Error()
@@ -76,43 +85,58 @@ func cpuProfile(dir, name string, fn func(*testing.B)) (string, error) {
 }
 
 // allocProfile runs fn for a fixed number of ops with every allocation
-// sampled, and returns where its allocations come from, per op.
+// sampled, and returns where its allocations come from, per op. The
+// allocation profile counts from the start of the process, so a snapshot
+// taken just before the run is subtracted (pprof -base).
 func allocProfile(dir, name string, fn func(*testing.B)) (string, error) {
-	path := filepath.Join(dir, name+".alloc.pprof")
+	before := filepath.Join(dir, name+".before.pprof")
+	after := filepath.Join(dir, name+".alloc.pprof")
 	bt := flag.Lookup("test.benchtime").Value
 	oldTime := bt.String()
 	if err := bt.Set("20000x"); err != nil {
 		return "", err
 	}
-	ops := 0
+	defer bt.Set(oldTime)
 	old := runtime.MemProfileRate
 	runtime.MemProfileRate = 1
+	defer func() { runtime.MemProfileRate = old }()
+
+	// Both snapshots are written while the rate is 1: pprof scales each
+	// record by the rate at writing, so older records cancel out exactly
+	// and the new ones, sampled one by one, are not scaled up.
+	if err := writeAllocs(before); err != nil {
+		return "", err
+	}
+	ops := 0
 	testing.Benchmark(func(b *testing.B) {
 		fn(b)
 		ops += b.N // b.N after the body: b.Loop sets it to the iterations run
 	})
-	runtime.GC() // publish the allocations to the profile
-	f, err := os.Create(path)
-	if err == nil {
-		// Written while the rate is still 1, so the counts are exact and
-		// not scaled up as if sampled.
-		err = pprof.Lookup("allocs").WriteTo(f, 0)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}
-	runtime.MemProfileRate = old
-	bt.Set(oldTime)
-	if err != nil {
+	if err := writeAllocs(after); err != nil {
 		return "", err
 	}
 	args := []string{"-sample_index=alloc_objects", "-top", "-nodecount=15", "-focus=" + focus(fn)}
-	top, err := pprofTool(path, args...)
+	top, err := pprofTool(after, append(args, "-base="+before)...)
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("$ go tool pprof %s %s.alloc.pprof   (every allocation sampled; counts divided by the %d ops run: allocations per op)\n",
+	return fmt.Sprintf("$ go tool pprof %s -base=before.pprof %s.alloc.pprof\n"+
+		"(every allocation sampled; counts divided by the %d ops run, so they are allocations per op)\n",
 		strings.Join(args, " "), name, ops) + perOp(top, ops), nil
+}
+
+// writeAllocs writes the allocation profile as of now to path.
+func writeAllocs(path string) error {
+	runtime.GC() // publish the allocations made so far to the profile
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	err = pprof.Lookup("allocs").WriteTo(f, 0)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // perOp rewrites the flat and cum counts of a pprof -top report as counts
@@ -129,8 +153,8 @@ func perOp(top string, ops int) string {
 				continue
 			}
 		}
-		if strings.HasPrefix(line, "Showing nodes accounting for") {
-			continue // totals over the whole run, not per op
+		if strings.HasPrefix(line, "Showing nodes accounting for") || strings.HasPrefix(line, "Dropped ") {
+			continue // counts over the whole run, not per op
 		}
 		b.WriteString(line)
 	}
