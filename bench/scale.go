@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/turnstile-go/turnstile/chans"
@@ -49,17 +50,20 @@ func measureCrowd(c crowd, n int) (crowdStats, error) {
 	var m0, m1 runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&m0)
-	waiting0 := waiting()
 
-	var done sync.WaitGroup
+	var (
+		done    sync.WaitGroup
+		entered atomic.Int64
+	)
 	done.Add(n)
 	for range n {
 		go func() {
 			defer done.Done()
+			entered.Add(1)
 			park()
 		}()
 	}
-	if err := awaitWaiting(waiting0 + uint64(n)); err != nil {
+	if err := awaitParked(&entered, int64(n)); err != nil {
 		free()
 		done.Wait()
 		return crowdStats{}, fmt.Errorf("%s: %w", c.name, err)
@@ -87,24 +91,33 @@ func warmCrowds(n int) error {
 	return err
 }
 
-var waitingSample = []metrics.Sample{{Name: "/sched/goroutines/waiting:goroutines"}}
-
-// waiting returns how many goroutines the scheduler counts as blocked.
-func waiting() uint64 {
-	metrics.Read(waitingSample)
-	return waitingSample[0].Value.Uint64()
+var schedSamples = []metrics.Sample{
+	{Name: "/sched/goroutines/runnable:goroutines"},
+	{Name: "/sched/goroutines/running:goroutines"},
 }
 
-// awaitWaiting polls until at least want goroutines are blocked: only then
-// has every goroutine of a crowd allocated what its wait costs. Polling (not
-// a sleep of a guessed length) keeps the measurement honest on a busy machine.
-func awaitWaiting(want uint64) error {
+// awaitParked polls until all n goroutines of a crowd have entered their
+// wait and none is runnable or running but the caller: only then has every
+// one of them allocated what its wait costs. A crowd goroutine that is parked
+// stays parked until the crowd is freed, so seeing this twice in a row, a
+// millisecond apart, is conclusive even though the scheduler's counts are
+// read without stopping the world. Polling rather than sleeping a guessed
+// time keeps the measurement honest on a busy machine.
+func awaitParked(entered *atomic.Int64, n int64) error {
 	deadline := time.Now().Add(time.Minute)
-	for waiting() < want {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("only %d of %d goroutines parked after a minute", waiting(), want)
-		}
+	for settled := 0; settled < 2; {
 		time.Sleep(time.Millisecond)
+		metrics.Read(schedSamples)
+		runnable, running := schedSamples[0].Value.Uint64(), schedSamples[1].Value.Uint64()
+		if entered.Load() == n && runnable == 0 && running <= 1 {
+			settled++
+		} else {
+			settled = 0
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("after a minute, %d of %d goroutines entered; %d runnable, %d running",
+				entered.Load(), n, runnable, running)
+		}
 	}
 	return nil
 }
