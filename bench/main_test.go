@@ -114,6 +114,16 @@ func TestRowsRatiosAndStatus(t *testing.T) {
 	is.Equal(stray.status(), "met")
 }
 
+func TestSVGLink(t *testing.T) {
+	is := is.New(t)
+	wd, err := os.Getwd()
+	is.NoErr(err)
+	want := filepath.Base(wd) + "/ratios.svg"
+	is.Equal(svgLink("../BENCHMARKS.md", "ratios.svg"), want) // the defaults, run from bench/
+	is.Equal(svgLink("BENCHMARKS.md", "ratios.svg"), "ratios.svg")
+	is.Equal(svgLink("BENCHMARKS.md", ""), "")
+}
+
 func TestAxisLabel(t *testing.T) {
 	is := is.New(t)
 	is.Equal(axisLabel(0), "1×")

@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -177,6 +178,9 @@ func (r report) markdown() string {
 	}
 	p("| runs | %d of each benchmark, interleaved, -benchtime %s each; every number is the median over the runs |\n", r.cfg.runs, r.cfg.benchtime)
 	p("| duration | %v |\n", m.elapsed.Round(time.Second))
+	if deps := depVersions(); deps != "" {
+		p("| modules | %s |\n", deps)
+	}
 	if r.cfg.note != "" {
 		p("| conditions | %s |\n", r.cfg.note)
 	}
@@ -184,19 +188,20 @@ func (r report) markdown() string {
 	p("They come from one run of the command above; on a loaded machine absolute times move a lot, ")
 	p("ratios much less, since load hits both sides of a ratio alike.\n\n")
 
+	p("Baselines, by their `impl=` name: `chanmutex` a channel of capacity 1 used as a mutex; `mutex` sync.Mutex; ")
+	p("`xsync` golang.org/x/sync/semaphore.Weighted of size 1; `chan` a native channel (buffered, capacity %d, or closed); ", queueCap)
+	p("`chanx` github.com/smallnest/chanx's UnboundedChan (initial capacity %d); `reflect` reflect.Select.\n\n", queueCap)
 	p("## Targets\n\n")
 	p("| status | ratio / value | target | ours | baseline | what |\n|---|---|---|---|---|---|\n")
 	for _, x := range r.rows {
 		p("| %s | %s | %s | %s | %s | %s |\n", mdStatus(x), x.valueString(), x.target, x.ours, x.base, x.what)
 	}
-	if r.cfg.svg != "" && r.cfg.md != "" {
-		if rel, err := filepath.Rel(filepath.Dir(r.cfg.md), r.cfg.svg); err == nil {
-			p("\n![ours ÷ baseline, log scale](%s)\n", filepath.ToSlash(rel))
-		}
+	if link := svgLink(r.cfg.md, r.cfg.svg); link != "" {
+		p("\n![ours ÷ baseline, log scale](%s)\n", link)
 	}
 
 	p("\n## All micro-benchmarks\n\n")
-	p("Sub-benchmarks `impl=chans` (ours) beside the baselines; `vs ours` is baseline ÷ ours in time.\n\n")
+	p("Sub-benchmarks `impl=chans` (ours) beside the baselines, as `go test -bench` names them; the last column is ours' time divided by this impl's.\n\n")
 	p("| benchmark | one op | impl | time/op | B/op | allocs/op | ours ÷ this |\n|---|---|---|---|---|---|---|\n")
 	for _, bn := range benches {
 		ours := r.micro.median(bn.name, "chans", nsPerOp)
@@ -243,6 +248,43 @@ func (r report) markdown() string {
 	p("```\ncd bench\ngo run .                  # this report: ratio table, ../BENCHMARKS.md, ratios.svg\ngo run . -quick           # seconds, checks the harness only\n")
 	p("go test -run '^$' -bench . -count 10 > new.txt && benchstat -col /impl new.txt\n```\n")
 	return b.String()
+}
+
+// svgLink is the path of the chart relative to the markdown file, for a
+// link that works where the markdown is read; "" if there is no chart.
+func svgLink(md, svg string) string {
+	if md == "" || svg == "" {
+		return ""
+	}
+	// Relative paths (the defaults, ../BENCHMARKS.md and ratios.svg) only
+	// relate through the working directory.
+	mdAbs, err1 := filepath.Abs(md)
+	svgAbs, err2 := filepath.Abs(svg)
+	if err1 != nil || err2 != nil {
+		return ""
+	}
+	rel, err := filepath.Rel(filepath.Dir(mdAbs), svgAbs)
+	if err != nil {
+		return ""
+	}
+	return filepath.ToSlash(rel)
+}
+
+// depVersions lists the versions of the modules measured, from the build.
+func depVersions() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	var v []string
+	for _, d := range bi.Deps {
+		if d.Replace != nil {
+			v = append(v, d.Path+" (local, "+d.Replace.Path+")")
+			continue
+		}
+		v = append(v, d.Path+" "+d.Version)
+	}
+	return strings.Join(v, ", ")
 }
 
 func mdStatus(x row) string {
