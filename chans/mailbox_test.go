@@ -435,3 +435,86 @@ func TestCmpSeqWraps(t *testing.T) {
 	is.Equal(cmpSeq(last, last+1), -1) // last+1 wraps to the smallest int
 	is.Equal(cmpSeq(last+1, last), 1)
 }
+
+// Send then receive in one goroutine: the uncontended cost of a message,
+// beside a buffered channel.
+func BenchmarkMailboxSendReceive(b *testing.B) {
+	ctx := context.Background()
+	b.Run("impl=chans", func(b *testing.B) {
+		var mb Mailbox[int]
+		for i := 0; b.Loop(); i++ {
+			mb.Send(i)
+			<-mb.Receive(ctx, nil)
+		}
+	})
+	b.Run("impl=chan", func(b *testing.B) {
+		ch := make(chan int, 1)
+		for i := 0; b.Loop(); i++ {
+			ch <- i
+			<-ch
+		}
+	})
+}
+
+// Two goroutines bouncing a message: every Receive waits, so this measures
+// the queued path and the hand-off, beside a pair of channels.
+func BenchmarkMailboxPingPong(b *testing.B) {
+	ctx := context.Background()
+	b.Run("impl=chans", func(b *testing.B) {
+		var ping, pong Mailbox[int]
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				v := <-ping.Receive(ctx, nil)
+				if v < 0 {
+					return
+				}
+				pong.Send(v)
+			}
+		}()
+		for i := 0; b.Loop(); i++ {
+			ping.Send(i)
+			<-pong.Receive(ctx, nil)
+		}
+		ping.Send(-1)
+		<-done
+	})
+	b.Run("impl=chan", func(b *testing.B) {
+		ping, pong := make(chan int, 1), make(chan int, 1)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				v := <-ping
+				if v < 0 {
+					return
+				}
+				pong <- v
+			}
+		}()
+		for i := 0; b.Loop(); i++ {
+			ping <- i
+			<-pong
+		}
+		ping <- -1
+		<-done
+	})
+}
+
+// A selective receive that skips deferred messages to find the one it
+// wants: the cost grows with the number skipped (here 100).
+func BenchmarkMailboxSelective(b *testing.B) {
+	ctx := context.Background()
+	b.Run("impl=chans", func(b *testing.B) {
+		var mb Mailbox[int]
+		for range 100 {
+			mb.Send(0) // deferred: never accepted
+		}
+		wanted := func(v int) bool { return v != 0 }
+		for i := 1; b.Loop(); i++ {
+			mb.Send(i)
+			<-mb.Receive(ctx, wanted)
+		}
+	})
+}
