@@ -2,7 +2,9 @@ package chans
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,52 +14,386 @@ import (
 	"github.com/matryer/is"
 )
 
-func TestLockBasic(t *testing.T) {
-	is := is.New(t)
-	var l Lock
-	r, ok := <-l.Acquire(context.Background())
-	is.True(ok)
-	is.True(l.Locked())
-	_, ok = l.TryAcquire()
-	is.True(!ok)
-	r()
-	is.True(!l.Locked())
-}
+// Behaviour tests for Lock. Cases ported from toro's test/test_lock.py and
+// test/__init__.py (ContextManagerTestsMixin) and from tornado's
+// tornado/test/locks_test.py (LockTests) name their origin. toro's and
+// tornado's acquire returned a future; here it is a channel, a timeout is a
+// ctx deadline (the channel closes empty and ctx.Err() says
+// context.DeadlineExceeded), and release is the Release the channel yielded.
+// Python-only cases (test_yield_lock, test_context_manager_misuse,
+// test_acquire_fifo_async_with) have no Go counterpart.
 
-func TestLockHammer(t *testing.T) {
-	is := is.New(t)
-	var l Lock
-	var inside, taken, cancelled atomic.Int64
-	var wg sync.WaitGroup
-	for g := 0; g < 8; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < 2000; i++ {
-				ctx, cancel := context.WithCancel(context.Background())
-				ch := l.Acquire(ctx)
-				if rand.IntN(3) == 0 {
-					cancel()
-				}
-				r, ok := <-ch
-				if ok {
-					is.Equal(inside.Add(1), int64(1))
-					taken.Add(1)
-					inside.Add(-1)
-					r()
-				} else {
-					cancelled.Add(1)
-				}
-				cancel()
-			}
-		}()
+// recvNow receives from ch if that does not block: ready says whether it
+// did, ok whether a value came (false for a closed, empty channel).
+func recvNow[T any](ch <-chan T) (v T, ok, ready bool) {
+	select {
+	case v, ok = <-ch:
+		return v, ok, true
+	default:
+		return v, false, false
 	}
-	wg.Wait()
-	is.True(!l.Locked())
-	t.Log(taken.Load(), cancelled.Load())
 }
 
-func TestLockReclaimUnreceived(t *testing.T) {
+// panicText runs f and returns the message it panicked with, or "" if it
+// returned normally.
+func panicText(f func()) (msg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg = fmt.Sprint(r)
+		}
+	}()
+	f()
+	return ""
+}
+
+// isChansPanic asserts that f panics with a "chans: " message.
+func isChansPanic(t *testing.T, f func()) {
+	t.Helper()
+	msg := panicText(f)
+	if !strings.HasPrefix(msg, "chans: ") {
+		t.Fatalf("want a panic starting with %q, got %q", "chans: ", msg)
+	}
+}
+
+// countingCtx is a cancellable context that counts the context.AfterFunc
+// registrations made on it. context.AfterFunc calls a context's own
+// AfterFunc method when it has one, and the stop function it returns calls
+// ours, so live() is exactly the number of registrations neither stopped nor
+// fired: what a long-lived ctx accumulates.
+type countingCtx struct {
+	done chan struct{}
+
+	mu    sync.Mutex
+	err   error
+	next  int
+	fns   map[int]func()
+	total int
+}
+
+func newCountingCtx() *countingCtx {
+	return &countingCtx{done: make(chan struct{}), fns: map[int]func(){}}
+}
+
+func (c *countingCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (c *countingCtx) Done() <-chan struct{}       { return c.done }
+func (c *countingCtx) Value(any) any               { return nil }
+
+func (c *countingCtx) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+func (c *countingCtx) AfterFunc(f func()) func() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.total++
+	if c.err != nil {
+		go f()
+		return func() bool { return false }
+	}
+	id := c.next
+	c.next++
+	c.fns[id] = f
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		_, ok := c.fns[id]
+		delete(c.fns, id)
+		return ok
+	}
+}
+
+func (c *countingCtx) cancel() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return
+	}
+	c.err = context.Canceled
+	close(c.done)
+	for id, f := range c.fns {
+		delete(c.fns, id)
+		go f()
+	}
+}
+
+// live is the number of registrations neither stopped nor fired.
+func (c *countingCtx) live() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.fns)
+}
+
+// registered is the number of registrations ever made.
+func (c *countingCtx) registered() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.total
+}
+
+// toro test_lock.py: test_acquire_release; tornado LockTests.test_acquire_release.
+func TestLockAcquireRelease(t *testing.T) {
+	is := is.New(t)
+	var l Lock // the zero value is an unlocked Lock
+	is.True(!l.Locked())
+	r, ok, ready := recvNow(l.Acquire(context.Background()))
+	is.True(ready && ok) // a free lock is granted at once
+	is.True(l.Locked())
+	ch := l.Acquire(context.Background())
+	_, _, ready = recvNow(ch)
+	is.True(!ready) // held: the second acquire waits
+	r()
+	r2, ok, ready := recvNow(ch)
+	is.True(ready && ok) // the release handed the lock over in the same call
+	is.True(l.Locked())
+	r2()
+	is.True(!l.Locked())
+}
+
+// toro test_lock.py: test_acquire_contended.
+func TestLockAcquireContended(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		var l Lock
+		r := <-l.Acquire(context.Background())
+		const n = 5
+		var done atomic.Int32
+		for range n {
+			go func() {
+				rel, ok := <-l.Acquire(context.Background())
+				if ok {
+					done.Add(1)
+					rel()
+				}
+			}()
+		}
+		synctest.Wait()
+		is.Equal(done.Load(), int32(0)) // all wait while the lock is held
+		r()
+		synctest.Wait()
+		is.Equal(done.Load(), int32(n))
+		is.True(!l.Locked())
+	})
+}
+
+// toro test_lock.py: test_reacquire. The lock is not reentrant: a holder
+// asking again waits until its first hold is released (here by the test,
+// from another goroutine, as toro's test did).
+func TestLockReacquire(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		var l Lock
+		var phase atomic.Int32
+		first := make(chan Release, 1)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			first <- <-l.Acquire(context.Background())
+			phase.Add(1)
+			r := <-l.Acquire(context.Background())
+			phase.Add(1)
+			is.True(l.Locked())
+			r()
+		}()
+		synctest.Wait()
+		is.Equal(phase.Load(), int32(1))
+		is.True(l.Locked())
+		(<-first)()
+		<-done
+		is.Equal(phase.Load(), int32(2))
+		is.True(!l.Locked())
+	})
+}
+
+// toro test_lock.py: test_str; tornado LockTests.test_repr.
+func TestLockString(t *testing.T) {
+	is := is.New(t)
+	var l Lock
+	is.Equal(l.String(), "Lock(unlocked, waiters=0)")
+	r, _ := l.TryAcquire()
+	is.Equal(l.String(), "Lock(locked, waiters=0)")
+	ctx, cancel := context.WithCancel(context.Background())
+	l.Acquire(ctx)
+	l.Acquire(context.Background())
+	is.Equal(l.String(), "Lock(locked, waiters=2)")
+	cancel() // a waiter whose ctx ended is no longer counted
+	is.Equal(l.String(), "Lock(locked, waiters=1)")
+	r()
+	is.Equal(l.String(), "Lock(locked, waiters=0)")
+}
+
+// toro test_lock.py: test_acquire_timeout; tornado LockTests.test_acquire_timeout.
+// The timeout is a ctx deadline: the channel closes empty at the deadline,
+// ctx.Err() is context.DeadlineExceeded, and the lock stays with its holder.
+func TestLockAcquireTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		var l Lock
+		r := <-l.Acquire(context.Background())
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, ok := <-l.Acquire(ctx)
+		is.True(!ok)
+		is.Equal(time.Since(start), 100*time.Millisecond) // fake time: exact
+		is.Equal(ctx.Err(), context.DeadlineExceeded)
+		is.True(l.Locked())
+		// tornado: "Still locked": a new acquire waits.
+		_, _, ready := recvNow(l.Acquire(context.Background()))
+		is.True(!ready)
+		r()
+	})
+}
+
+// toro test_lock.py: test_acquire_callback. The first acquire is granted at
+// once; a release hands the lock to the next waiter before it returns.
+func TestLockAcquireCallbackOrder(t *testing.T) {
+	is := is.New(t)
+	var l Lock
+	var history []string
+	ch1 := l.Acquire(context.Background())
+	ch2 := l.Acquire(context.Background())
+	r1, ok, ready := recvNow(ch1)
+	if ready && ok {
+		history = append(history, "acquire1")
+	}
+	r1()
+	if _, ok, ready := recvNow(ch2); ready && ok {
+		history = append(history, "acquire2")
+	}
+	history = append(history, "release")
+	is.Equal(history, []string{"acquire1", "acquire2", "release"})
+}
+
+// tornado LockTests.test_acquire_fifo: waiters get the lock in call order.
+func TestLockAcquireFIFO(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		var l Lock
+		r := <-l.Acquire(context.Background())
+		const n = 5
+		var history []int // guarded by l
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				rel := <-l.Acquire(context.Background())
+				defer rel()
+				history = append(history, i)
+			})
+			synctest.Wait() // goroutine i has queued before i+1 starts
+		}
+		is.Equal(len(history), 0)
+		r()
+		wg.Wait()
+		is.Equal(history, []int{0, 1, 2, 3, 4})
+	})
+}
+
+// toro test_lock.py: test_multi_release; tornado LockTests.test_multi_release.
+// There is no unpaired release; calling a Release a second time panics, even
+// after another caller took the lock, and leaves that caller's hold intact.
+func TestLockReleaseTwicePanics(t *testing.T) {
+	is := is.New(t)
+	var l Lock
+	r, _ := l.TryAcquire()
+	r()
+	isChansPanic(t, r) // lock free
+	r2, ok := l.TryAcquire()
+	is.True(ok)
+	isChansPanic(t, r) // lock held by r2's grant
+	is.True(l.Locked())
+	r2()
+	is.True(!l.Locked())
+}
+
+// toro ContextManagerTestsMixin: test_context_manager and
+// test_context_manager_exception. defer is Go's with-statement: the lock is
+// released even when the critical section panics.
+func TestLockDeferRelease(t *testing.T) {
+	is := is.New(t)
+	var l Lock
+	func() {
+		r := <-l.Acquire(context.Background())
+		defer r()
+		is.True(l.Locked())
+	}()
+	is.True(!l.Locked())
+	msg := panicText(func() {
+		r := <-l.Acquire(context.Background())
+		defer r()
+		panic("boom")
+	})
+	is.Equal(msg, "boom")
+	is.True(!l.Locked())
+}
+
+// toro ContextManagerTestsMixin: test_context_manager_contended: holders do
+// not overlap and are served in order.
+func TestLockContendedHistory(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		var l Lock
+		var mu sync.Mutex
+		var history []string
+		record := func(s string) { mu.Lock(); history = append(history, s); mu.Unlock() }
+		var wg sync.WaitGroup
+		const n = 10
+		for i := range n {
+			wg.Go(func() {
+				r := <-l.Acquire(context.Background())
+				defer r()
+				record(fmt.Sprint("acquired ", i))
+				time.Sleep(10 * time.Millisecond) // fake time: lets the others run
+				record(fmt.Sprint("releasing ", i))
+			})
+			synctest.Wait()
+		}
+		wg.Wait()
+		var want []string
+		for i := range n {
+			want = append(want, fmt.Sprint("acquired ", i), fmt.Sprint("releasing ", i))
+		}
+		is.Equal(history, want)
+	})
+}
+
+// W4: a ctx that has already ended fails the call even though the lock is
+// free, and takes nothing.
+func TestLockCancelledCtxFailsWhenFree(t *testing.T) {
+	is := is.New(t)
+	var l Lock
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, ok, ready := recvNow(l.Acquire(ctx))
+	is.True(ready && !ok)
+	is.True(!l.Locked())
+}
+
+// W5: a release hands the lock straight to the oldest waiter, so neither
+// TryAcquire nor a new Acquire can barge in before it receives.
+func TestLockNoBarging(t *testing.T) {
+	is := is.New(t)
+	var l Lock
+	r1, _ := l.TryAcquire()
+	ch2 := l.Acquire(context.Background())
+	r1()
+	_, ok := l.TryAcquire()
+	is.True(!ok) // the lock is ch2's, though nobody received it yet
+	ch3 := l.Acquire(context.Background())
+	_, _, ready := recvNow(ch3)
+	is.True(!ready)
+	r2, ok, ready := recvNow(ch2)
+	is.True(ready && ok)
+	r2()
+	r3, ok, ready := recvNow(ch3)
+	is.True(ready && ok)
+	r3()
+}
+
+// W2 forced race: the grant is in the waiter's channel buffer when its ctx
+// ends; it must come back and go to the next waiter.
+func TestLockGrantCancelledBeforeReceiveGoesToNext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		is := is.New(t)
 		var l Lock
@@ -65,16 +401,304 @@ func TestLockReclaimUnreceived(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		ch2 := l.Acquire(ctx)
 		ch3 := l.Acquire(context.Background())
-		r1() // grant goes to ch2's buffer
-		synctest.Wait()
+		r1() // the lock now sits in ch2's buffer
+		is.Equal(len(ch2), 1)
+		cancel()
+		synctest.Wait() // let the AfterFunc run; nobody calls into l
+		r3, ok, ready := recvNow(ch3)
+		is.True(ready && ok) // passed on promptly by the AfterFunc alone
+		_, ok = <-ch2
+		is.True(!ok) // taken back: the canceller does not hold it
+		is.True(l.Locked())
+		r3()
+		is.True(!l.Locked())
+	})
+}
+
+// W3 without synctest: the call right after cancel sees the grant returned,
+// whether or not the AfterFunc has run yet.
+func TestLockTruthAfterCancel(t *testing.T) {
+	is := is.New(t)
+	var l Lock
+	r1, _ := l.TryAcquire()
+	ctx, cancel := context.WithCancel(context.Background())
+	ch2 := l.Acquire(ctx)
+	r1()
+	is.True(l.Locked()) // granted to ch2, unreceived
+	cancel()
+	is.True(!l.Locked()) // immediately
+	_, ok := <-ch2
+	is.True(!ok)
+
+	// With a waiter behind: the lock is passed on within the same call.
+	r1, _ = l.TryAcquire()
+	ctx, cancel = context.WithCancel(context.Background())
+	ch2 = l.Acquire(ctx)
+	ch3 := l.Acquire(context.Background())
+	r1()
+	cancel()
+	is.Equal(l.String(), "Lock(locked, waiters=0)")
+	r3, ok, ready := recvNow(ch3)
+	is.True(ready && ok)
+	_, ok = <-ch2
+	is.True(!ok)
+	r3()
+}
+
+// A caller that received its grant keeps it when its ctx ends afterwards.
+func TestLockCancelAfterReceiveKeepsLock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		var l Lock
+		r1 := <-l.Acquire(context.Background())
+		ctx, cancel := context.WithCancel(context.Background())
+		ch2 := l.Acquire(ctx)
+		ch3 := l.Acquire(context.Background())
+		r1()
+		r2, ok := <-ch2
+		is.True(ok)
 		cancel()
 		synctest.Wait()
-		_, ok := <-ch2
-		is.True(!ok) // taken back
+		is.True(l.Locked())
+		_, _, ready := recvNow(ch3)
+		is.True(!ready) // still ch2's
+		r2()
 		r3, ok := <-ch3
 		is.True(ok)
 		r3()
+	})
+}
+
+// The lazy-registration path: a free lock is granted at once without a
+// context.AfterFunc. When a waiter then queues behind the unreceived grant
+// and its caller's ctx ends, the waiter must get the lock promptly, with no
+// further call into the lock.
+func TestLockFastPathGrantAbandonedWhileOthersWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		var l Lock
+		ctx, cancel := context.WithCancel(context.Background())
+		chA := l.Acquire(ctx) // granted at once, never received
+		chB := l.Acquire(context.Background())
+		cancel()
+		synctest.Wait()
+		rB, ok, ready := recvNow(chB)
+		is.True(ready && ok)
+		_, ok = <-chA
+		is.True(!ok)
+		rB()
 		is.True(!l.Locked())
-		_ = time.Second
+	})
+}
+
+// The same path when the ctx ends before anybody queues: the next caller
+// finds the lock free.
+func TestLockFastPathGrantAbandonedThenAcquire(t *testing.T) {
+	is := is.New(t)
+	var l Lock
+	ctx, cancel := context.WithCancel(context.Background())
+	chA := l.Acquire(ctx)
+	cancel()
+	rB, ok, ready := recvNow(l.Acquire(context.Background()))
+	is.True(ready && ok)
+	_, ok = <-chA
+	is.True(!ok)
+	rB()
+}
+
+// W7: a long-lived ctx used for many acquisitions accumulates no
+// registrations, uncontended (none are made) or contended (each is dropped
+// once its grant is received).
+func TestLockLongLivedCtxAccumulatesNothing(t *testing.T) {
+	is := is.New(t)
+	var l Lock
+	ctx := newCountingCtx()
+	defer ctx.cancel()
+	for range 1000 {
+		r := <-l.Acquire(ctx)
+		r()
+	}
+	is.Equal(ctx.registered(), 0) // the fast path registers nothing
+	is.True(l.q.out.n <= 1)       // and keeps no history
+
+	holder := <-l.Acquire(context.Background())
+	maxLive := 0
+	for range 1000 {
+		ch := l.Acquire(ctx) // queues: registers
+		maxLive = max(maxLive, ctx.live())
+		holder()
+		holder = <-ch
+	}
+	holder()
+	is.Equal(ctx.registered(), 1000)
+	is.True(maxLive <= 2)
+	is.Equal(ctx.live(), 0)
+	is.True(!l.Locked())
+}
+
+// W7: a ctx that can never end registers nothing even when queued.
+func TestLockBackgroundCtxRegistersNothing(t *testing.T) {
+	is := is.New(t)
+	var l Lock
+	r, _ := l.TryAcquire()
+	l.Acquire(context.Background())
+	is.Equal(l.q.queue.head.stop, nil)
+	r()
+}
+
+// Hammer: goroutines acquire with random cancellation (before the call,
+// right after it, by a short deadline, or by abandoning the channel in a
+// select); mutual exclusion must hold throughout and the lock must end free
+// with nothing queued or outstanding.
+func TestLockHammer(t *testing.T) {
+	is := is.New(t)
+	goroutines, iters := 8, 1000
+	if testing.Short() {
+		goroutines, iters = 4, 200
+	}
+	var l Lock
+	var inside, taken atomic.Int64
+	hold := func(r Release) {
+		if n := inside.Add(1); n != 1 {
+			t.Errorf("%d holders at once", n)
+		}
+		taken.Add(1)
+		inside.Add(-1)
+		r()
+	}
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Go(func() {
+			for range iters {
+				switch rand.IntN(6) {
+				case 0:
+					hold(<-l.Acquire(context.Background()))
+				case 1: // cancel right after the call; the receive says who won
+					ctx, cancel := context.WithCancel(context.Background())
+					ch := l.Acquire(ctx)
+					cancel()
+					if r, ok := <-ch; ok {
+						hold(r)
+					}
+				case 2: // a short deadline
+					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rand.IntN(50))*time.Microsecond)
+					if r, ok := <-l.Acquire(ctx); ok {
+						hold(r)
+					}
+					cancel()
+				case 3: // already ended: must fail
+					ctx, cancel := context.WithCancel(context.Background())
+					cancel()
+					if _, ok := <-l.Acquire(ctx); ok {
+						t.Error("acquired with an ended ctx")
+					}
+				case 4:
+					if r, ok := l.TryAcquire(); ok {
+						hold(r)
+					}
+				case 5: // abandon in a select, then cancel: W3 decides
+					ctx, cancel := context.WithCancel(context.Background())
+					ch := l.Acquire(ctx)
+					select {
+					case r, ok := <-ch:
+						cancel()
+						if ok {
+							hold(r)
+						}
+					default:
+						cancel()
+						if r, ok := <-ch; ok {
+							hold(r)
+						}
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	is.True(!l.Locked())
+	is.Equal(l.String(), "Lock(unlocked, waiters=0)")
+	l.mu.Lock()
+	is.Equal(l.q.queue.n, 0) // nothing queued
+	is.Equal(l.q.out.n, 0)   // nothing outstanding
+	is.Equal(l.q.lazy, 0)
+	l.mu.Unlock()
+	is.True(taken.Load() > 0)
+}
+
+// Benchmarks: an uncontended acquire, receive and release, beside the two
+// usual Go ways to hold a lock.
+func BenchmarkLock(b *testing.B) {
+	b.Run("impl=chans", func(b *testing.B) {
+		b.ReportAllocs()
+		var l Lock
+		ctx := context.Background()
+		for b.Loop() {
+			r := <-l.Acquire(ctx)
+			r()
+		}
+	})
+	b.Run("impl=chan", func(b *testing.B) {
+		b.ReportAllocs()
+		mu := make(chan struct{}, 1)
+		for b.Loop() {
+			mu <- struct{}{}
+			<-mu
+		}
+	})
+	b.Run("impl=mutex", func(b *testing.B) {
+		b.ReportAllocs()
+		var mu sync.Mutex
+		for b.Loop() {
+			mu.Lock()
+			mu.Unlock() //nolint:staticcheck // an empty critical section is the point
+		}
+	})
+}
+
+// BenchmarkLockCancellable is BenchmarkLock's impl=chans with a ctx that can
+// end, the usual case in servers: the fast path still registers nothing.
+func BenchmarkLockCancellable(b *testing.B) {
+	b.Run("impl=chans", func(b *testing.B) {
+		b.ReportAllocs()
+		var l Lock
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		for b.Loop() {
+			r := <-l.Acquire(ctx)
+			r()
+		}
+	})
+}
+
+func BenchmarkLockTryAcquire(b *testing.B) {
+	b.Run("impl=chans", func(b *testing.B) {
+		b.ReportAllocs()
+		var l Lock
+		for b.Loop() {
+			if r, ok := l.TryAcquire(); ok {
+				r()
+			}
+		}
+	})
+	b.Run("impl=chan", func(b *testing.B) {
+		b.ReportAllocs()
+		mu := make(chan struct{}, 1)
+		for b.Loop() {
+			select {
+			case mu <- struct{}{}:
+				<-mu
+			default:
+			}
+		}
+	})
+	b.Run("impl=mutex", func(b *testing.B) {
+		b.ReportAllocs()
+		var mu sync.Mutex
+		for b.Loop() {
+			if mu.TryLock() {
+				mu.Unlock()
+			}
+		}
 	})
 }
