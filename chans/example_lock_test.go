@@ -1,0 +1,140 @@
+package chans_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/turnstile-go/turnstile/chans"
+)
+
+func ExampleLock() {
+	var (
+		mu    chans.Lock // the zero value is an unlocked Lock
+		total int
+		wg    sync.WaitGroup
+	)
+	for i := 1; i <= 10; i++ {
+		wg.Go(func() {
+			release := <-mu.Acquire(context.Background())
+			defer release()
+			total += i
+		})
+	}
+	wg.Wait()
+	fmt.Println(total, mu.Locked())
+	// Output: 55 false
+}
+
+// updateWithin runs f holding lock, or gives up after d. The channel closes
+// empty when the deadline passes first, and ctx.Err() says why.
+func updateWithin(lock *chans.Lock, d time.Duration, f func()) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	release, ok := <-lock.Acquire(ctx)
+	if !ok {
+		return ctx.Err()
+	}
+	defer release()
+	f()
+	return nil
+}
+
+// Acquire with a timeout: the wait is a channel receive, the timeout a ctx.
+// A grant that arrives as the deadline passes is never lost: if the caller
+// did not receive it, the lock goes back to the next waiter.
+func ExampleLock_timeout() {
+	var lock chans.Lock
+	n := 0
+	holder, _ := lock.TryAcquire() // someone else holds the lock for a while
+
+	err := updateWithin(&lock, 10*time.Millisecond, func() { n++ })
+	fmt.Println("while held:", err, n)
+
+	holder()
+	err = updateWithin(&lock, 10*time.Millisecond, func() { n++ })
+	fmt.Println("after release:", err, n)
+	// Output:
+	// while held: context deadline exceeded 0
+	// after release: <nil> 1
+}
+
+// A Lock's wait composes with any other channel in a select. When another
+// case wins, cancelling the ctx given to Acquire gives back a grant that may
+// already be sitting in the abandoned channel.
+func ExampleLock_select() {
+	var lock chans.Lock
+	holder, _ := lock.TryAcquire()
+	shutdown := make(chan struct{})
+	close(shutdown)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	select {
+	case release, ok := <-lock.Acquire(ctx):
+		if ok {
+			defer release()
+			fmt.Println("locked")
+		}
+	case <-shutdown:
+		fmt.Println("shutting down")
+	}
+	cancel() // the abandoned acquire holds nothing from here on
+	holder()
+	fmt.Println(lock.Locked())
+	// Output:
+	// shutting down
+	// false
+}
+
+func ExampleRWLock() {
+	var (
+		lock  chans.RWLock // the zero value has no limit on readers
+		cache = map[string]string{}
+	)
+	set := func(k, v string) {
+		release := <-lock.AcquireWrite(context.Background())
+		defer release()
+		cache[k] = v
+	}
+	get := func(k string) string {
+		release := <-lock.AcquireRead(context.Background())
+		defer release()
+		return cache[k]
+	}
+
+	set("greeting", "hello")
+	results := make([]string, 3)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Go(func() { results[i] = get("greeting") })
+	}
+	wg.Wait()
+	fmt.Println(results, lock.Readers(), lock.Locked())
+	// Output: [hello hello hello] 0 false
+}
+
+// A reader limit, and a queued writer holding back later readers so that
+// writers cannot starve.
+func ExampleNewRWLock() {
+	ctx := context.Background()
+	lock := chans.NewRWLock(2)
+	r1 := <-lock.AcquireRead(ctx)
+	r2 := <-lock.AcquireRead(ctx)
+	_, ok := lock.TryAcquireRead()
+	fmt.Println("third reader:", ok, lock.Readers())
+
+	r1()
+	w := lock.AcquireWrite(ctx) // waits for r2
+	_, ok = lock.TryAcquireRead()
+	fmt.Println("reader behind a queued writer:", ok)
+
+	r2()
+	release := <-w
+	fmt.Println("writer in:", lock.Readers(), lock.Locked())
+	release()
+	// Output:
+	// third reader: false 2
+	// reader behind a queued writer: false
+	// writer in: 0 true
+}
