@@ -29,6 +29,10 @@ import (
 // If a zero T can be a real value (an int item from a queue), use Completed,
 // which tells exactly which ops delivered.
 //
+// All holds what it has received while it waits for the rest. Two Alls over
+// the same locks can therefore deadlock, each holding what the other waits
+// for, until a ctx ends: give ctx a deadline when the ops contend.
+//
 // A ctx already done at the call starts no op and returns ctx.Err(). All
 // panics if an op is nil or returns a nil channel. No ops: an empty slice and
 // nil.
