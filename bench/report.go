@@ -52,8 +52,11 @@ func (r row) status() string {
 }
 
 func (r row) valueString() string {
-	if r.ratio {
+	switch {
+	case r.ratio:
 		return fmt.Sprintf("%.2f×", r.value)
+	case r.metric == bytesPerOp:
+		return fmt.Sprintf("%.0f B", r.value)
 	}
 	return fmt.Sprintf("%.2f", r.value)
 }

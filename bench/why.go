@@ -7,11 +7,11 @@ package main
 const whyLockTime = `An uncontended Acquire + Release takes the Lock's internal sync.Mutex twice (in Acquire and in
 the Release), makes a new channel holding the Release, sends into it and closes it, and the caller
 receives from it; the channel-mutex is one send and one receive on a channel that already exists.
-The new channel and the Release closure are 3 allocations per op (next target), and allocation plus
-the garbage collection it drives (mallocgc and the GC's own functions in the profile) is the largest
-part of the time. The channel cannot be reused: the caller may keep it and receive from it again at any
-time, and a closed channel cannot be refilled. Without the allocations the remaining work (two mutex
-pairs, three channel operations) is about 2-3× the channel-mutex.`
+The new channel and the Release closure are 3 allocations per op (next target): in the profile,
+allocation (mallocgc, makechan) and the garbage collection it drives (the GC's mark and sweep
+functions, on the other core too, hence samples above 100%) are the largest part of the time, then
+the channel operations. The channel cannot be reused: the caller may keep it and receive from it
+again at any time, and a closed channel cannot be refilled.`
 
 const whyLockAllocs = `Three allocations per op, two of them fixed by the API. Acquire returns a fresh ` + "`<-chan Release`" + `,
 and Release is a func, a pointer type: runtime.makechan allocates the hchan and, separately, the
@@ -45,8 +45,8 @@ allocation per op means that path now makes a channel. The profile shows where.`
 const whyQueueTry = `TryPut and TryGet each take the queue's sync.Mutex, bring both waiter queues up to date with
 ended contexts (two sweeps, each a few loads when nobody waits), check shutdown and capacity, and
 move the item through a ring buffer; the channel does the same under its own lock with less
-bookkeeping. This is a near tie that tips either way from run to run on a loaded machine; there is
-no allocation on either side.`
+bookkeeping. Neither side allocates; the gap is that bookkeeping, small, and it moves from run to
+run on a loaded machine.`
 
 const whyQueuePutGet = `Each op returns two fresh channels: Put's ` + "`chan error`" + ` (error is an interface, so makechan allocates
 the hchan and the buffer separately: 2 allocations) and Get's ` + "`chan int`" + ` (pointer-free elements share
