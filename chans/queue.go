@@ -265,6 +265,12 @@ func (q *Queue[T]) Shutdown(immediate bool) {
 		n := q.items.len()
 		q.items.clear()
 		q.finish(n)
+		// From now on an item given back is dropped with its task, which
+		// may be the last one Join waits for. Items handed out on the fast
+		// path are taken back only at the next call into the queue, which
+		// may never come: have their ctx's end do it. No such item can be
+		// handed out after this, since the queue stays empty.
+		q.getters.watchLazy()
 	}
 	q.dispatch()
 }

@@ -1328,6 +1328,27 @@ func TestQueueShutdownGiveBack(t *testing.T) {
 	}
 }
 
+// After Shutdown(true), a getter walking away from an item it never
+// received finishes that item's task; Join must learn of it when the ctx
+// ends, without waiting for another call into the queue.
+func TestQueueShutdownImmediateJoinAfterGiveBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		var q Queue[int]
+		q.TryPut(1)
+		ctx, cancel := context.WithCancel(bg())
+		get := q.Get(ctx) // fast path: no AfterFunc registered yet
+		join := q.Join()
+		q.Shutdown(true)
+		cancel()
+		synctest.Wait()
+		_, _, done := queueTryRecv(join)
+		is.True(done)
+		_, ok := <-get
+		is.True(!ok)
+	})
+}
+
 // Shutdown(true) wakes getters with closed channels and Join waiters when no
 // task is left; TaskDone already called for stored items does not underflow.
 func TestQueueShutdownImmediateJoin(t *testing.T) {
