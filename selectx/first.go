@@ -16,6 +16,9 @@ import "context"
 //
 // If ctx ends first, or is already done at the call (then no op is started),
 // First returns -1, the zero T and ctx.Err(), and nothing has taken effect.
+// If ctx ends while First is choosing, it returns either that or a winner it
+// had already received, never both; the tie-break then no longer applies,
+// since the primitives may take grants back before First sees them.
 //
 // First panics if ops is empty, if an op is nil or returns a nil channel. Up to
 // four ops it needs no reflection and starts no goroutine.

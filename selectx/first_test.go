@@ -96,6 +96,47 @@ func TestFirstContextEnds(t *testing.T) {
 	})
 }
 
+// TestFirstContextEndsWithGrantBuffered ends ctx at the worst moment: after
+// the grants were put in the channels, before First looked. Whichever of
+// First and the pool receives each grant first owns it; none is lost, none
+// is taken twice.
+func TestFirstContextEndsWithGrantBuffered(t *testing.T) {
+	for range 200 {
+		synctest.Test(t, func(t *testing.T) {
+			is := is.New(t)
+			a, b := newPool(1), newPool(1)
+			ctx, cancel := context.WithCancel(t.Context())
+			cancelAfter := func(op Op[func()]) Op[func()] {
+				return func(ctx context.Context) <-chan func() {
+					c := op(ctx)
+					cancel()
+					return c
+				}
+			}
+			i, release, err := First(ctx, a.acquire, cancelAfter(b.acquire))
+			ps := []*pool{a, b}
+			synctest.Wait()
+			if err != nil {
+				is.Equal(err, context.Canceled)
+				is.Equal(i, -1)
+			} else {
+				// Won after all: the pool may have taken the other grant
+				// back before First polled, so either op can win.
+				free, _, _ := ps[i].state()
+				is.Equal(free, 0) // held by us
+				free, _, _ = ps[1-i].state()
+				is.Equal(free, 1) // given back
+				release()
+			}
+			for _, p := range ps {
+				free, waiting, _ := p.state()
+				is.Equal(free, 1)
+				is.Equal(waiting, 0)
+			}
+		})
+	}
+}
+
 func TestFirstContextDoneAtCallStartsNothing(t *testing.T) {
 	is := is.New(t)
 	a := newPool(1)

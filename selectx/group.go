@@ -56,7 +56,8 @@ type entry[T any] struct {
 }
 
 // Callback registers key and returns the func that completes it with its
-// argument. The func is safe to call from any goroutine and never blocks.
+// argument. The func is safe to call from any goroutine and never waits for a
+// Wait.
 // Only its first call counts; later calls, and calls after the key was
 // cancelled, are ignored and their values go to Discard. (It does not panic
 // on a second call: it may be handed to code you do not control, and a call

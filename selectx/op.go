@@ -59,12 +59,13 @@ func start[T any](ctx context.Context, ops []Op[T], chs []<-chan T) {
 	}
 }
 
-// next receives from the first channel of chs to be ready. Channels ready at
-// the same instant are taken in argument order: next polls them in order
-// without blocking and blocks only when none is ready. Nil entries (finished
-// operations) are skipped. It returns i < 0 when done is closed first; ok
-// reports whether chs[i] yielded a value rather than being closed.
-func next[T any](chs []<-chan T, done <-chan struct{}) (i int, v T, ok bool) {
+// next receives from the first channel of chs to be ready and returns its
+// index, the value and whether it was a value rather than a close. Channels
+// ready at the same instant are taken in argument order: next polls them in
+// order without blocking and blocks only when none is ready. Nil entries
+// (finished operations) are skipped. The index is -1 when done is closed
+// first.
+func next[T any](chs []<-chan T, done <-chan struct{}) (int, T, bool) {
 	for i, c := range chs {
 		if c == nil {
 			continue

@@ -11,23 +11,28 @@ import (
 
 // Readable returns a channel that delivers nil once c is readable, that is,
 // once a read would not block (data, end of file or an error is waiting),
-// without reading anything (kiwi's WaitForIO). If ctx ends first, it delivers
-// ctx.Err(); if c cannot be waited on, the error that says why. One value is
-// delivered, then the channel is closed. It is buffered (capacity 1): a
-// caller that never receives leaks nothing but the channel. Readiness is not
-// a grant, so nothing is taken back when the caller does not receive;
-// another reader may also consume the data first.
+// without reading anything (kiwi's WaitForIO). If ctx ends first it delivers
+// ctx.Err(), and if c cannot be waited on, the error that says why.
+//
+// The channel is buffered (capacity 1), delivers exactly one value, then is
+// closed. A receive after ctx ended yields ctx.Err(), or nil if c became
+// readable first. Readiness is not a grant: nothing is taken back when the
+// caller does not receive, a caller that never receives leaks nothing but the
+// channel, and another reader may consume the data before this caller reads.
 //
 // Readable waits through c.SyscallConn() and the runtime's network poller, in
-// a goroutine of its own: nothing else can wait for readiness. While it waits
-// it holds c's read lock, so Read calls on c wait behind it.
+// a goroutine of its own, because readiness can only be waited for by
+// blocking. The goroutine ends when c becomes readable, is closed, or ctx
+// ends. While it waits it holds c's read lock, so Read calls on c wait behind
+// it.
 //
 // To stop early when ctx ends, Readable needs c to have a SetReadDeadline
 // method (os.File for pipes, net.Conn): it sets a deadline in the past, which
-// wakes the wait, then resets the deadline to none. That replaces any read
-// deadline the caller had set. For other conns, or files that refuse
-// deadlines, the channel still delivers ctx.Err() when ctx ends, but the
-// goroutine and the read lock stay until c becomes readable or is closed.
+// wakes the wait, then resets the deadline to none before delivering
+// ctx.Err(). That replaces any read deadline the caller had set. For other
+// conns, or files that refuse deadlines, the channel still delivers ctx.Err()
+// as soon as ctx ends, but the goroutine and the read lock stay until c
+// becomes readable or is closed.
 //
 // Readable is implemented on Linux; elsewhere it delivers an error wrapping
 // errors.ErrUnsupported. It panics if c is nil.

@@ -25,7 +25,8 @@ type armed interface {
 
 // On makes a Select branch: op is started by Select and, if it wins, then is
 // called with its value. then may be nil when the index Select returns is
-// enough; a grant delivered to a nil then is still the caller's to release.
+// enough, but the value is then dropped: keep nil for ops that hand out
+// nothing (an Event's Wait, a timer), never for a lock or a queue item.
 // On panics if op is nil.
 func On[T any](op Op[T], then func(T)) Case {
 	if op == nil {
