@@ -281,12 +281,15 @@ func TestConditionNotifyReclaimedGoesToNext(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		w1 := c.Wait(ctx)
 		w2 := c.Wait(context.Background())
+		w3 := c.Wait(context.Background())
 		c.Notify(1) // reaches w1, sits in its buffer
 		is.Equal(len(w1), 1)
 		cancel()
 		synctest.Wait()
 		_, ok, ready := recvNow(w2)
 		is.True(ready && ok)
+		_, _, ready = recvNow(w3)
+		is.True(!ready) // passed on once, not duplicated
 		_, ok = <-w1
 		is.True(!ok)
 	})
@@ -296,11 +299,14 @@ func TestConditionNotifyReclaimedGoesToNext(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		w1 := c.Wait(ctx)
 		w2 := c.Wait(context.Background())
+		w3 := c.Wait(context.Background())
 		c.Notify(1)
 		cancel()
-		is.Equal(c.String(), "Condition(waiters=0)") // w2 notified within the call
+		is.Equal(c.String(), "Condition(waiters=1)") // w2 notified within the call, w3 not
 		_, ok, ready := recvNow(w2)
 		is.True(ready && ok)
+		_, _, ready = recvNow(w3)
+		is.True(!ready)
 		_, ok = <-w1
 		is.True(!ok)
 	})
@@ -386,28 +392,25 @@ func TestConditionLongLivedCtxAccumulatesNothing(t *testing.T) {
 	is.Equal(ctx.live(), 0)
 }
 
-// Hammer: S steady waiters (never cancelled) and flaky waiters that wait
-// again and again with random cancellation; S calls to Notify(1). Every
-// notification reaches some waiter that receives it: a flaky waiter's
-// reclaimed notification is passed on, and a steady waiter is always there
-// to take it. So, once all is settled, exactly S notifications were received
-// in total, and exactly as many steady waiters as flaky ones were notified
-// are still queued.
+// Hammer: flaky waiters wait again and again with random cancellation,
+// while the test runs R rounds, each adding one steady waiter (never
+// cancelled) at the back of the queue and then calling Notify(1). A
+// notification goes to the oldest live waiter; a flaky waiter either
+// receives it or walks away, and then it is passed on. Each notification a
+// flaky waiter received leaves a steady waiter unwoken, so the test
+// compensates it with one more Notify; that keeps the unwoken steady waiters
+// few (else, being the oldest, they would take every notification) and still
+// at least as many as the notifications out on flaky waiters, so none ever
+// lapses. Once all is settled, the steady waiters woken plus the flaky
+// receipts equal the notifications sent, and exactly the uncompensated
+// receipts' worth of steady waiters are still queued.
 func TestConditionHammer(t *testing.T) {
 	is := is.New(t)
-	steady, flaky := 40, 6
+	rounds, flaky := 2000, 6
 	if testing.Short() {
-		steady, flaky = 10, 3
+		rounds, flaky = 200, 3
 	}
 	var c Condition
-	woken := make(chan int, steady) // steady waiter ids, as notified
-	for i := range steady {
-		w := c.Wait(context.Background())
-		go func() {
-			<-w
-			woken <- i
-		}()
-	}
 	var flakyOK atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -419,18 +422,28 @@ func TestConditionHammer(t *testing.T) {
 					return
 				default:
 				}
+				mode := rand.IntN(4)
 				ctx, cancel := context.WithCancel(context.Background())
+				if mode == 2 {
+					ctx, cancel = context.WithTimeout(context.Background(), time.Duration(rand.IntN(30))*time.Microsecond)
+				}
 				w := c.Wait(ctx)
 				var ok bool
-				switch rand.IntN(3) {
+				switch mode {
 				case 0: // walk away at once
 					cancel()
 					_, ok = <-w
-				case 1: // walk away a little later
+				case 1: // walk away a little later, and call in before
+					// looking: a notification that came meanwhile is taken back
 					runtime.Gosched()
 					cancel()
+					_ = c.String()
 					_, ok = <-w
-				case 2: // wait for real, until told to stop
+				case 2: // let the deadline pass before looking: a
+					// notification that came meanwhile is usually taken back
+					<-ctx.Done()
+					_, ok = <-w
+				case 3: // wait for real, until told to stop
 					select {
 					case _, ok = <-w:
 					case <-stop:
@@ -445,26 +458,40 @@ func TestConditionHammer(t *testing.T) {
 			}
 		})
 	}
-	for range steady {
+	woken := make(chan struct{}, rounds)
+	compensated := 0 // extra notifications sent for flaky receipts
+	for range rounds {
+		w := c.Wait(context.Background())
+		go func() {
+			<-w
+			woken <- struct{}{}
+		}()
+		for range 3 { // let flaky waiters queue ahead of the next notification
+			runtime.Gosched()
+		}
 		c.Notify(1)
-		runtime.Gosched()
+		if extra := int(flakyOK.Load()) - compensated; extra > 0 {
+			c.Notify(extra)
+			compensated += extra
+		}
 	}
 	close(stop)
 	wg.Wait()
-	// The flaky waiters are gone and their outcomes final; what they did not
-	// receive went on to steady waiters.
+	// The flaky waiters are gone and their outcomes final; every notification
+	// they did not receive went on to a steady waiter.
 	got := int(flakyOK.Load())
-	is.True(got <= steady)
-	for range steady - got {
+	t.Logf("flaky waiters received %d of %d notifications", got, rounds+compensated)
+	for range rounds + compensated - got {
 		<-woken
 	}
-	is.Equal(c.String(), fmt.Sprintf("Condition(waiters=%d)", got))
+	unwoken := got - compensated
+	is.Equal(c.String(), fmt.Sprintf("Condition(waiters=%d)", unwoken))
 	c.mu.Lock()
-	is.Equal(c.q.queue.n, got) // nobody else was notified, and no one is lost
+	is.Equal(c.q.queue.n, unwoken) // nobody else was notified, and no one is lost
 	is.Equal(c.owed, 0)
 	c.mu.Unlock()
 	c.NotifyAll()
-	for range got {
+	for range unwoken {
 		<-woken
 	}
 }
