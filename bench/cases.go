@@ -103,7 +103,7 @@ var targets = []target{
 	{"QueuePutGetCtx", "chan", nsPerOp, 3, "≤ 3× a buffered channel send + receive", whyQueuePutGet},
 	{"Unbounded", "chanx", nsPerOp, 0.5, "≥ 2× faster than chanx per item (ratio ≤ 0.5)", whyUnbounded},
 	{"UnboundedTryGet", "chanx", nsPerOp, 0.5, "≥ 2× faster than chanx per item (ratio ≤ 0.5)", whyUnbounded},
-	{"FirstChannels", "reflect", nsPerOp, 1, "≤ 1× reflect.Select over 4 channels", whyFirst},
+	{"FirstChannels", "reflect", nsPerOp, 1, "≤ 1× reflect.Select over 4 channels", whyFirstChannels},
 	{"FirstLocks", "reflect", nsPerOp, 1, "≤ 1× reflect.Select over 4 channels", whyFirst},
 }
 

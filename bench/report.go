@@ -20,6 +20,7 @@ type row struct {
 	base   string  // the baseline and its value, formatted; "" for an absolute target
 	value  float64 // ours/baseline, or ours alone for an absolute target
 	ratio  bool    // value is a ratio, printed with ×
+	spread string  // lowest and highest ratio of single runs, for micro-benchmarks
 	chart  bool    // value is ours ÷ baseline: drawn in the SVG
 	limit  float64 // value must be <= limit; NaN: no target
 	target string  // the target as the issue states it
@@ -76,11 +77,27 @@ func microRows(m microResults) []row {
 			b := m.median(t.bench, t.base, t.metric)
 			r.base = t.base + " " + fmtMetric(b, t.metric)
 			r.value, r.ratio, r.chart = ours/b, true, true
+			r.spread = m.spread(t.bench, t.base)
 			r.label += " ÷ " + t.base
 		}
 		rows = append(rows, r)
 	}
 	return rows
+}
+
+// spread is the range of ours/base in time over single runs: runs are
+// interleaved, so run i of ours and of the baseline ran side by side.
+func (m microResults) spread(bench, base string) string {
+	ours, b := m[bench]["chans"], m[bench][base]
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for i := range min(len(ours), len(b)) {
+		r := ours[i].ns / b[i].ns
+		lo, hi = math.Min(lo, r), math.Max(hi, r)
+	}
+	if lo > hi {
+		return ""
+	}
+	return fmt.Sprintf("%.2f–%.2f×", lo, hi)
 }
 
 func fmtMetric(v float64, m metric) string {
@@ -151,9 +168,9 @@ type report struct {
 // printTable writes the ratio table for the terminal.
 func (r report) printTable(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "STATUS\tVALUE\tTARGET\tOURS\tBASELINE\tWHAT")
+	fmt.Fprintln(tw, "STATUS\tVALUE\tRUNS\tTARGET\tOURS\tBASELINE\tWHAT")
 	for _, x := range r.rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", x.status(), x.valueString(), x.target, x.ours, x.base, x.what)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.status(), x.valueString(), x.spread, x.target, x.ours, x.base, x.what)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -195,9 +212,11 @@ func (r report) markdown() string {
 	p("`xsync` golang.org/x/sync/semaphore.Weighted of size 1; `chan` a native channel (buffered, capacity %d, or closed); ", queueCap)
 	p("`chanx` github.com/smallnest/chanx's UnboundedChan (initial capacity %d); `reflect` reflect.Select.\n\n", queueCap)
 	p("## Targets\n\n")
-	p("| status | ratio / value | target | ours | baseline | what |\n|---|---|---|---|---|---|\n")
+	p("`ratio / value` is from the medians; `single runs` is the lowest and highest ratio of run i of ours to run i of the baseline, which ran side by side: ")
+	p("where that range straddles the target, the status can flip from one run of the command to the next.\n\n")
+	p("| status | ratio / value | single runs | target | ours | baseline | what |\n|---|---|---|---|---|---|---|\n")
 	for _, x := range r.rows {
-		p("| %s | %s | %s | %s | %s | %s |\n", mdStatus(x), x.valueString(), x.target, x.ours, x.base, x.what)
+		p("| %s | %s | %s | %s | %s | %s | %s |\n", mdStatus(x), x.valueString(), x.spread, x.target, x.ours, x.base, x.what)
 	}
 	if link := svgLink(r.cfg.md, r.cfg.svg); link != "" {
 		p("\n![ours ÷ baseline, log scale](%s)\n", link)
