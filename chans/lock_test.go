@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -547,8 +548,8 @@ func TestLockBackgroundCtxRegistersNothing(t *testing.T) {
 }
 
 // Hammer: goroutines acquire with random cancellation (before the call,
-// right after it, by a short deadline, or by abandoning the channel in a
-// select); mutual exclusion must hold throughout and the lock must end free
+// right after it, by a short deadline, by abandoning the channel in a
+// select, or after the grant may have arrived); mutual exclusion must hold throughout and the lock must end free
 // with nothing queued or outstanding.
 func TestLockHammer(t *testing.T) {
 	is := is.New(t)
@@ -570,7 +571,7 @@ func TestLockHammer(t *testing.T) {
 	for range goroutines {
 		wg.Go(func() {
 			for range iters {
-				switch rand.IntN(6) {
+				switch rand.IntN(7) {
 				case 0:
 					hold(<-l.Acquire(context.Background()))
 				case 1: // cancel right after the call; the receive says who won
@@ -610,6 +611,16 @@ func TestLockHammer(t *testing.T) {
 						if r, ok := <-ch; ok {
 							hold(r)
 						}
+					}
+				case 6: // yield while the grant may arrive, cancel, and call
+					// in before receiving: an unreceived grant is taken back
+					ctx, cancel := context.WithCancel(context.Background())
+					ch := l.Acquire(ctx)
+					runtime.Gosched()
+					cancel()
+					_ = l.Locked()
+					if r, ok := <-ch; ok {
+						hold(r)
 					}
 				}
 			}

@@ -833,11 +833,13 @@ func TestSemaphoreHammer(t *testing.T) {
 					if r, ok := s.TryAcquireN(n); ok {
 						hold(r, n)
 					}
-				case 4:
+				case 4: // yield while the grant may arrive, cancel, and call
+					// in before receiving: an unreceived grant is taken back
 					ctx, cancel := context.WithCancel(context.Background())
 					ch := s.AcquireN(ctx, n)
 					runtime.Gosched()
 					cancel()
+					_ = s.Value()
 					if r, ok := <-ch; ok {
 						hold(r, n)
 					}
