@@ -14,5 +14,6 @@ func BenchmarkQueueTry(b *testing.B)        { runBench(b, "QueueTry") }
 func BenchmarkQueuePutGet(b *testing.B)     { runBench(b, "QueuePutGet") }
 func BenchmarkQueuePutGetCtx(b *testing.B)  { runBench(b, "QueuePutGetCtx") }
 func BenchmarkUnbounded(b *testing.B)       { runBench(b, "Unbounded") }
+func BenchmarkUnboundedTryGet(b *testing.B) { runBench(b, "UnboundedTryGet") }
 func BenchmarkFirstChannels(b *testing.B)   { runBench(b, "FirstChannels") }
 func BenchmarkFirstLocks(b *testing.B)      { runBench(b, "FirstLocks") }

@@ -85,6 +85,19 @@ func svgBars(t *testing.T, svg []byte) int {
 	}
 }
 
+// TestEveryBenchHasABenchmark keeps bench_test.go in step with benches, so
+// that `go test -bench` measures everything `go run .` does.
+func TestEveryBenchHasABenchmark(t *testing.T) {
+	is := is.New(t)
+	src, err := os.ReadFile("bench_test.go")
+	is.NoErr(err)
+	for _, bn := range benches {
+		want := "func Benchmark" + bn.name + "(b *testing.B)"
+		is.True(strings.Contains(string(src), want))                           // Benchmark function missing
+		is.True(strings.Contains(string(src), `runBench(b, "`+bn.name+`") }`)) // and it runs its bench
+	}
+}
+
 func TestRowsRatiosAndStatus(t *testing.T) {
 	is := is.New(t)
 	m := microResults{

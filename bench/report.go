@@ -238,10 +238,11 @@ func (r report) markdown() string {
 	p("%d goroutines parked at once. Heap and stack are the growth of the live heap (after a GC) and of stack memory, per goroutine, ", r.scale.n)
 	p("once all were parked; goroutine structs are reused from an earlier crowd, so the heap shows what the waits cost. ")
 	p("\"Freed in\" is from cancelling their ctx (or Set, close, release) until every goroutine has returned.\n\n")
-	p("| waiters | heap B/waiter | stack B/waiter | freed in | per waiter |\n|---|---|---|---|---|\n")
+	p("| waiters | heap B/waiter | stack B/waiter | freed in | per waiter | of which the cancel, Set, close or release call |\n|---|---|---|---|---|---|\n")
 	all := append(append(append([]crowdResult{}, r.scale.crowds...), r.scale.small...), r.scale.setWake...)
 	for _, c := range all {
-		p("| %d × %s | %.0f | %.0f | %v | %v |\n", c.n, c.name, c.heapPer, c.stackPer, c.free.Round(time.Microsecond), c.perWaiter())
+		p("| %d × %s | %.0f | %.0f | %v | %v | %v |\n", c.n, c.name, c.heapPer, c.stackPer,
+			c.free.Round(time.Microsecond), c.perWaiter(), c.freeCall.Round(time.Microsecond))
 	}
 
 	p("\n## Handoff wake-up latency\n\n")
