@@ -601,6 +601,40 @@ func TestRWLockNegativeMaxPanics(t *testing.T) {
 	isChansPanic(t, func() { NewRWLock(-1) })
 }
 
+// W7: a long-lived ctx used for many reads and writes accumulates no
+// registrations.
+func TestRWLockLongLivedCtxAccumulatesNothing(t *testing.T) {
+	is := is.New(t)
+	var l RWLock
+	ctx := newCountingCtx()
+	defer ctx.cancel()
+	for range 300 {
+		r := <-l.AcquireRead(ctx)
+		r()
+		w := <-l.AcquireWrite(ctx)
+		w()
+	}
+	is.Equal(ctx.registered(), 0) // uncontended: the fast path registers nothing
+
+	held := <-l.AcquireWrite(context.Background())
+	maxLive := 0
+	for range 300 {
+		rch := l.AcquireRead(ctx) // queued behind the writer: registers
+		maxLive = max(maxLive, ctx.live())
+		held()
+		r := <-rch
+		wch := l.AcquireWrite(ctx) // queued behind the reader: registers
+		maxLive = max(maxLive, ctx.live())
+		r()
+		held = <-wch
+	}
+	held()
+	is.Equal(ctx.registered(), 600)
+	is.True(maxLive <= 2)
+	is.Equal(ctx.live(), 0)
+	is.True(!l.Locked())
+}
+
 // Hammer: readers and writers with random cancellation. A writer is alone;
 // readers never exceed the limit and never overlap a writer; at the end
 // nothing is held, queued or outstanding.
