@@ -180,7 +180,7 @@ func TestMailboxReclaimKeepsPlace(t *testing.T) {
 		is.True(!ok)
 		is.Equal(b.Len(), 3)
 		for want := 10; want <= 12; want++ {
-			v, _ := <-b.Receive(context.Background(), nil)
+			v := <-b.Receive(context.Background(), nil)
 			is.Equal(v, want)
 		}
 	})
@@ -226,7 +226,7 @@ func TestMailboxReclaimRefusedByAllIsStored(t *testing.T) {
 		_, _, isReady := mailboxPoll(onlyB)
 		is.True(!isReady)
 		b.Send("b")
-		v, _ := <-onlyB
+		v := <-onlyB
 		is.Equal(v, "b")
 	})
 }
@@ -245,7 +245,7 @@ func TestMailboxSeveralReclaimsOldestFirst(t *testing.T) {
 		b.Send(1) // to r1
 		b.Send(2) // to r2
 		b.Send(3) // to late
-		v, _ := <-late
+		v := <-late
 		is.Equal(v, 3)
 		late = b.Receive(context.Background(), nil)
 

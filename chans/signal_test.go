@@ -60,9 +60,9 @@ func TestSignalEachWaiterGetsTheFirstAfterItsCall(t *testing.T) {
 	s.Emit("one")
 	late := s.Next(context.Background())
 	s.Emit("two")
-	v, _ := <-early
+	v := <-early
 	is.Equal(v, "one")
-	v, _ = <-late
+	v = <-late
 	is.Equal(v, "two")
 }
 
