@@ -1,0 +1,823 @@
+package chans
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/matryer/is"
+)
+
+// Forced interleavings. The race that matters in this package is between a
+// ctx ending and everything else: a grant arriving, a registration, a
+// Notify, a Shutdown, a Release. A real ctx ends in two steps: cancel closes
+// Done (Err is non-nil from then on), and only later does the goroutine that
+// context.AfterFunc starts run the primitive's abandon. hookCtx splits the two
+// steps so a test can stand in the window between them, or end the ctx in the
+// middle of the registration itself, with no hook in the production code:
+// context.AfterFunc uses a ctx's own AfterFunc method when it has one.
+// synctest.Wait then lets the abandon goroutine finish deterministically.
+
+// hookCtx is a context whose end the test drives: end() closes Done and sets
+// Err, as cancel does; fire() runs the callbacks registered through
+// context.AfterFunc (each starts the goroutine that runs the primitive's
+// abandon). onRegister, if set, runs inside the registration, that is with
+// the primitive's mutex held.
+type hookCtx struct {
+	mu         sync.Mutex
+	done       chan struct{}
+	err        error
+	funcs      map[int]func()
+	next       int
+	registered int // AfterFunc registrations ever made
+	onRegister func(*hookCtx)
+}
+
+func newHookCtx() *hookCtx {
+	return &hookCtx{done: make(chan struct{}), funcs: map[int]func(){}}
+}
+
+func (c *hookCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (c *hookCtx) Done() <-chan struct{}       { return c.done }
+func (c *hookCtx) Value(any) any               { return nil }
+
+func (c *hookCtx) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// AfterFunc is what context.AfterFunc calls to register f.
+func (c *hookCtx) AfterFunc(f func()) (stop func() bool) {
+	c.mu.Lock()
+	id := c.next
+	c.next++
+	c.funcs[id] = f
+	c.registered++
+	hook := c.onRegister
+	c.mu.Unlock()
+	if hook != nil {
+		hook(c)
+	}
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		_, ok := c.funcs[id]
+		delete(c.funcs, id)
+		return ok
+	}
+}
+
+// end ends the ctx without running the AfterFunc callbacks.
+func (c *hookCtx) end() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil {
+		c.err = context.Canceled
+		close(c.done)
+	}
+}
+
+// fire runs the callbacks registered and not stopped, as cancel would have.
+func (c *hookCtx) fire() {
+	c.mu.Lock()
+	fs := c.funcs
+	c.funcs = map[int]func(){}
+	c.mu.Unlock()
+	for _, f := range fs {
+		f()
+	}
+}
+
+// pending is a wait in progress, whatever its channel's element type.
+type pending interface {
+	buffered() bool    // a grant sits in the channel
+	recv() (any, bool) // receive (blocks until the outcome is known)
+	closedEmpty() bool // closed without a value, right now
+}
+
+type pend[T any] struct{ ch <-chan T }
+
+func (p pend[T]) buffered() bool { return len(p.ch) == 1 }
+func (p pend[T]) recv() (any, bool) {
+	v, ok := <-p.ch
+	return v, ok
+}
+func (p pend[T]) closedEmpty() bool {
+	select {
+	case v, ok := <-p.ch:
+		if ok {
+			panic(fmt.Sprintf("closedEmpty: got a value %v", v))
+		}
+		return true
+	default:
+		return false
+	}
+}
+
+// ilClosed reports whether a broadcast channel is closed now.
+func ilClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// ilOps drives one exclusive primitive through the interleavings.
+type ilOps struct {
+	occupy  func()                            // make the next wait queue
+	free    func()                            // undo occupy: one grant goes to the first waiter
+	acquire func(ctx context.Context) pending // the wait
+	use     func(v any)                       // give back what a received grant holds
+	state   func() string                     // a public call (it brings the state up to date)
+	// consumes: a received grant is used up (a notification, an item), so
+	// use gives nothing to the next waiter; free must make another.
+	consumes bool
+}
+
+type ilPrim struct {
+	name string
+	make func() ilOps
+}
+
+func ilPrims() []ilPrim {
+	release := func(v any) { v.(Release)() }
+	return []ilPrim{
+		{"Lock", func() ilOps {
+			l := new(Lock)
+			var r Release
+			return ilOps{
+				occupy:  func() { r, _ = l.TryAcquire() },
+				free:    func() { r() },
+				acquire: func(ctx context.Context) pending { return pend[Release]{l.Acquire(ctx)} },
+				use:     release,
+				state:   l.String,
+			}
+		}},
+		{"RWLock.AcquireWrite", func() ilOps {
+			l := NewRWLock(0)
+			var r Release
+			return ilOps{
+				occupy:  func() { r, _ = l.TryAcquireRead() },
+				free:    func() { r() },
+				acquire: func(ctx context.Context) pending { return pend[Release]{l.AcquireWrite(ctx)} },
+				use:     release,
+				state:   l.String,
+			}
+		}},
+		{"RWLock.AcquireRead", func() ilOps {
+			l := NewRWLock(1) // one reader at a time, so b must wait for a's slot
+			var r Release
+			return ilOps{
+				occupy:  func() { r, _ = l.TryAcquireWrite() },
+				free:    func() { r() },
+				acquire: func(ctx context.Context) pending { return pend[Release]{l.AcquireRead(ctx)} },
+				use:     release,
+				state:   l.String,
+			}
+		}},
+		{"Semaphore.AcquireN", func() ilOps {
+			s := NewBoundedSemaphore(2)
+			var r Release
+			return ilOps{
+				occupy:  func() { r, _ = s.TryAcquireN(2) },
+				free:    func() { r() },
+				acquire: func(ctx context.Context) pending { return pend[Release]{s.AcquireN(ctx, 2)} },
+				use:     release,
+				state:   s.String,
+			}
+		}},
+		{"Condition.Wait", func() ilOps {
+			c := new(Condition)
+			return ilOps{
+				occupy:   func() {},
+				free:     func() { c.Notify(1) },
+				acquire:  func(ctx context.Context) pending { return pend[struct{}]{c.Wait(ctx)} },
+				use:      func(any) {},
+				state:    c.String,
+				consumes: true,
+			}
+		}},
+		{"Queue.Get", func() ilOps {
+			q := NewQueue[int](1)
+			return ilOps{
+				occupy:   func() {},
+				free:     func() { q.TryPut(7) },
+				acquire:  func(ctx context.Context) pending { return pend[int]{q.Get(ctx)} },
+				use:      func(any) { q.TaskDone() },
+				state:    q.String,
+				consumes: true,
+			}
+		}},
+		{"Mailbox.Receive", func() ilOps {
+			b := new(Mailbox[int])
+			return ilOps{
+				occupy:   func() {},
+				free:     func() { b.Send(7) },
+				acquire:  func(ctx context.Context) pending { return pend[int]{b.Receive(ctx, nil)} },
+				use:      func(any) {},
+				state:    b.String,
+				consumes: true,
+			}
+		}},
+	}
+}
+
+// TestInterleaveGrantThenCancel: the grant is in the first waiter's buffer
+// when its ctx ends, before it receives. Three ways it can go on:
+//   - afterfunc: the AfterFunc runs; the grant goes to the next waiter with no
+//     further call into the primitive (W2, promptly);
+//   - sweep: a public call comes first (W3): it sees the grant returned and
+//     passes it on; the AfterFunc, when it runs, must find nothing to do
+//     (taking the grant back twice would double a permit);
+//   - caller wins: the caller receives before anything takes it back; the
+//     grant is then its own, and the AfterFunc must not reclaim it.
+func TestInterleaveGrantThenCancel(t *testing.T) {
+	for _, p := range ilPrims() {
+		for _, order := range []string{"afterfunc", "sweep", "caller-wins"} {
+			t.Run(p.name+"/"+order, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					is := is.New(t)
+					o := p.make()
+					baseline := o.state()
+					o.occupy()
+					a := newHookCtx()
+					pa := o.acquire(a)
+					pb := o.acquire(context.Background())
+					o.free() // the grant goes to a's buffer
+					is.True(pa.buffered())
+					is.True(!pb.buffered())
+					is.Equal(a.registered, 1) // a queued, so it registered
+
+					a.end()
+					switch order {
+					case "afterfunc":
+						a.fire()
+						synctest.Wait()
+						is.True(pb.buffered()) // passed on with no call into the primitive
+						is.True(pa.closedEmpty())
+					case "sweep":
+						before := o.state()    // the public call takes the grant back
+						is.True(pb.buffered()) // and passes it on
+						is.True(pa.closedEmpty())
+						a.fire()
+						synctest.Wait()
+						is.Equal(o.state(), before) // the late AfterFunc changed nothing
+					case "caller-wins":
+						v, ok := pa.recv()
+						is.True(ok) // the receive decided first: the grant is a's
+						o.state()
+						a.fire()
+						synctest.Wait()
+						is.True(!pb.buffered()) // nothing was taken back from a
+						o.use(v)
+						if o.consumes {
+							o.free()
+						}
+						is.True(pb.buffered()) // the next grant goes to b
+					}
+					v, ok := pb.recv()
+					is.True(ok)
+					o.use(v)
+					is.Equal(o.state(), baseline) // nothing lost, nothing left over
+				})
+			})
+		}
+	}
+}
+
+// TestInterleaveCancelWhileRegistering: the ctx ends in the middle of the
+// registration of a queued waiter, under the primitive's lock. Either the
+// AfterFunc's goroutine starts at once and waits for the lock, or (hookCtx)
+// it has not run yet when the grant comes. Both ways the dead waiter must
+// never get the grant, and its channel must close.
+func TestInterleaveCancelWhileRegistering(t *testing.T) {
+	for _, p := range ilPrims() {
+		for _, fireNow := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/fire-at-once=%v", p.name, fireNow), func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					is := is.New(t)
+					o := p.make()
+					baseline := o.state()
+					o.occupy()
+					a := newHookCtx()
+					a.onRegister = func(c *hookCtx) {
+						c.end()
+						if fireNow {
+							// As a cancel from another goroutine would: the
+							// callback waits for the registration to finish,
+							// then abandon waits for the primitive's lock.
+							go c.fire()
+						}
+					}
+					pa := o.acquire(a)
+					pb := o.acquire(context.Background())
+					synctest.Wait()
+					o.free()
+					is.True(pb.buffered()) // the dead waiter was passed over
+					a.fire()
+					synctest.Wait()
+					is.True(pa.closedEmpty())
+					v, ok := pb.recv()
+					is.True(ok)
+					o.use(v)
+					is.Equal(o.state(), baseline)
+				})
+			})
+		}
+	}
+}
+
+// TestInterleaveFastPathGrantThenCancel: a grant made at the call (nothing
+// queued) registers nothing (W7); if its ctx ends unreceived, the next call
+// takes it back (W3) and a queued waiter gets it.
+func TestInterleaveFastPathGrantThenCancel(t *testing.T) {
+	for _, p := range ilPrims() {
+		if p.name == "Condition.Wait" {
+			continue // a Condition has no fast path: Wait always queues
+		}
+		t.Run(p.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				is := is.New(t)
+				o := p.make()
+				baseline := o.state()
+				if p.name == "Queue.Get" || p.name == "Mailbox.Receive" {
+					o.free() // an item there to take at the call
+				}
+				a := newHookCtx()
+				pa := o.acquire(a)
+				is.True(pa.buffered())
+				is.Equal(a.registered, 0) // uncontended: nothing registered
+				pb := o.acquire(context.Background())
+				is.True(!pb.buffered())
+				a.end()
+				a.fire() // registered when b queued behind it (watchLazy)
+				synctest.Wait()
+				is.True(pa.closedEmpty())
+				is.True(pb.buffered())
+				v, _ := pb.recv()
+				o.use(v)
+				is.Equal(o.state(), baseline)
+			})
+		})
+	}
+}
+
+// TestInterleaveSemaphoreWaitLazy: Semaphore.Wait on a semaphore whose only
+// permit sits unreceived on the fast path must end when that caller walks
+// away, with nobody calling into the semaphore again.
+func TestInterleaveSemaphoreWaitLazy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		s := NewSemaphore(1)
+		a := newHookCtx()
+		pa := pend[Release]{s.Acquire(a)}
+		is.True(pa.buffered())
+		is.Equal(a.registered, 0)
+		w := s.Wait()
+		is.Equal(a.registered, 1) // Wait depends on a's permit: now it is watched
+		a.end()
+		a.fire()
+		synctest.Wait()
+		is.True(ilClosed(w))
+		is.True(pa.closedEmpty())
+		is.Equal(s.Value(), 1)
+	})
+}
+
+// TestInterleaveNotifyRacingCancel: Notify and a waiter's cancellation in
+// every order. Waiters a (cancelled), b and c (never cancelled), queued in
+// that order.
+func TestInterleaveNotifyRacingCancel(t *testing.T) {
+	type setup struct {
+		c       *Condition
+		a       *hookCtx
+		pa, pb  pending
+		pc      pending
+		wokenBC func() int
+	}
+	start := func() setup {
+		c := new(Condition)
+		a := newHookCtx()
+		s := setup{c: c, a: a}
+		s.pa = pend[struct{}]{c.Wait(a)}
+		s.pb = pend[struct{}]{c.Wait(context.Background())}
+		s.pc = pend[struct{}]{c.Wait(context.Background())}
+		s.wokenBC = func() int { return b2i(s.pb.buffered()) + b2i(s.pc.buffered()) }
+		return s
+	}
+	t.Run("cancel-then-notify-before-afterfunc", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			is := is.New(t)
+			s := start()
+			s.a.end()
+			s.c.Notify(1) // a has ended: it does not count
+			is.True(s.pb.buffered())
+			is.Equal(s.wokenBC(), 1)
+			s.a.fire()
+			synctest.Wait()
+			is.True(s.pa.closedEmpty())
+			is.Equal(s.wokenBC(), 1) // the late AfterFunc passed nothing on
+		})
+	})
+	t.Run("ended-waiter-in-the-middle", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			is := is.New(t)
+			c := new(Condition)
+			a := newHookCtx()
+			pb := pend[struct{}]{c.Wait(context.Background())}
+			pa := pend[struct{}]{c.Wait(a)}
+			pc := pend[struct{}]{c.Wait(context.Background())}
+			a.end()
+			c.Notify(2) // the two live waiters, skipping the ended one
+			is.True(pb.buffered())
+			is.True(pc.buffered())
+			is.True(!pa.buffered())
+			a.fire()
+			synctest.Wait()
+			is.True(pa.closedEmpty())
+		})
+	})
+	t.Run("notify-then-cancel", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			is := is.New(t)
+			s := start()
+			s.c.Notify(1)
+			is.True(s.pa.buffered())
+			s.a.end()
+			s.a.fire()
+			synctest.Wait()
+			is.True(s.pa.closedEmpty())
+			is.True(s.pb.buffered()) // passed on
+			is.Equal(s.wokenBC(), 1) // to one waiter only
+		})
+	})
+	t.Run("notify-cancel-notify", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			is := is.New(t)
+			s := start()
+			s.c.Notify(1) // to a
+			s.a.end()
+			s.c.Notify(1) // takes a's back first (to b), then its own (to c)
+			is.Equal(s.wokenBC(), 2)
+			s.a.fire()
+			synctest.Wait()
+			is.True(s.pa.closedEmpty())
+			is.Equal(s.c.String(), "Condition(waiters=0)")
+		})
+	})
+	t.Run("notification-lapses-with-nobody-left", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			is := is.New(t)
+			c := new(Condition)
+			a := newHookCtx()
+			pa := pend[struct{}]{c.Wait(a)}
+			c.Notify(1)
+			a.end()
+			a.fire()
+			synctest.Wait()
+			is.True(pa.closedEmpty())
+			pd := pend[struct{}]{c.Wait(context.Background())}
+			is.True(!pd.buffered()) // not stored for a later waiter
+			c.Notify(1)
+			is.True(pd.buffered())
+		})
+	})
+	t.Run("notifyall-is-final", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			is := is.New(t)
+			s := start()
+			s.c.NotifyAll()
+			s.a.end()
+			is.Equal(s.c.String(), "Condition(waiters=0)")
+			s.a.fire()
+			synctest.Wait()
+			_, ok := s.pa.recv()
+			is.True(ok) // NotifyAll meant the waiters of its moment: not taken back
+			is.Equal(s.wokenBC(), 2)
+		})
+	})
+	t.Run("goroutines", func(t *testing.T) {
+		// The same race with real goroutines, many times: whichever of
+		// Notify(1) and cancel runs first, exactly one waiter is woken.
+		for i := range 300 {
+			synctest.Test(t, func(t *testing.T) {
+				c := new(Condition)
+				ctx, cancel := context.WithCancel(context.Background())
+				pa := pend[struct{}]{c.Wait(ctx)}
+				pb := pend[struct{}]{c.Wait(context.Background())}
+				var wg sync.WaitGroup
+				wg.Go(func() { c.Notify(1) })
+				wg.Go(cancel)
+				wg.Wait()
+				synctest.Wait()
+				woken := b2i(pb.buffered())
+				if _, ok := pa.recv(); ok {
+					woken++
+				}
+				if woken != 1 {
+					t.Fatalf("iteration %d: Notify(1) racing cancel woke %d waiters", i, woken)
+				}
+			})
+		}
+	})
+}
+
+// TestInterleaveShutdownRacingGetPut: Shutdown against a Get whose item is
+// in flight, a Get queued behind it, and Puts waiting for room.
+func TestInterleaveShutdownRacingGetPut(t *testing.T) {
+	for _, immediate := range []bool{false, true} {
+		for _, order := range []string{"shutdown-first", "end-first", "caller-wins"} {
+			name := fmt.Sprintf("item-in-flight/immediate=%v/%s", immediate, order)
+			t.Run(name, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					is := is.New(t)
+					q := NewQueue[int](1)
+					a := newHookCtx()
+					pa := pend[int]{q.Get(a)}
+					pb := pend[int]{q.Get(context.Background())}
+					is.NoErr(q.TryPut(1)) // to a's buffer
+					is.True(pa.buffered())
+					is.Equal(q.Unfinished(), 1)
+					switch order {
+					case "shutdown-first":
+						// a's item is out when the queue shuts down; b
+						// finds the queue drained. Then a walks away.
+						q.Shutdown(immediate)
+						is.True(pb.closedEmpty())
+						a.end()
+						a.fire()
+						synctest.Wait()
+						is.True(pa.closedEmpty())
+						v, err := q.TryGet()
+						if immediate {
+							is.Equal(err, ErrShutdown) // the item came back and was dropped
+						} else {
+							is.NoErr(err) // the item came back and is kept for a getter
+							is.Equal(v, 1)
+							q.TaskDone()
+						}
+					case "end-first":
+						// Shutdown's own call takes a's item back first and
+						// hands it to b, before shutting down.
+						a.end()
+						q.Shutdown(immediate)
+						is.True(pa.closedEmpty())
+						v, ok := pb.recv()
+						is.True(ok)
+						is.Equal(v, 1)
+						q.TaskDone()
+						a.fire()
+						synctest.Wait()
+					case "caller-wins":
+						// An item handed out before Shutdown is the
+						// getter's, even Shutdown(true)'s.
+						q.Shutdown(immediate)
+						a.end()
+						v, ok := pa.recv()
+						is.True(ok)
+						is.Equal(v, 1)
+						a.fire()
+						synctest.Wait()
+						q.TaskDone()
+					}
+					_, err := q.TryGet()
+					is.Equal(err, ErrShutdown)
+					is.Equal(q.Unfinished(), 0) // nothing lost, nothing counted twice
+					is.True(ilClosed(q.Join()))
+				})
+			})
+		}
+	}
+	t.Run("putter-ended-then-shutdown", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			is := is.New(t)
+			q := NewQueue[int](1)
+			is.NoErr(q.TryPut(1))
+			a := newHookCtx()
+			pa := q.Put(a, 2) // waits for room
+			b := q.Put(context.Background(), 3)
+			a.end()
+			q.Shutdown(false)
+			is.Equal(<-pa, context.Canceled) // ended first: its own reason
+			is.Equal(<-b, ErrShutdown)
+			a.fire()
+			synctest.Wait()
+			_, more := <-pa
+			is.True(!more) // one answer only
+			v, err := q.TryGet()
+			is.NoErr(err)
+			is.Equal(v, 1) // neither 2 nor 3 ever got in
+			_, err = q.TryGet()
+			is.Equal(err, ErrShutdown)
+		})
+	})
+	t.Run("shutdown-then-putter-ends", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			is := is.New(t)
+			q := NewQueue[int](1)
+			is.NoErr(q.TryPut(1))
+			a := newHookCtx()
+			pa := q.Put(a, 2)
+			q.Shutdown(true)
+			a.end()
+			a.fire()
+			synctest.Wait()
+			is.Equal(<-pa, ErrShutdown)
+			_, more := <-pa
+			is.True(!more)
+			is.Equal(q.Len(), 0)
+			is.Equal(q.Unfinished(), 0)
+		})
+	})
+	t.Run("goroutines", func(t *testing.T) {
+		// Shutdown, Puts and Gets (some cancelled) from goroutines at once,
+		// many times: put = received + left + dropped, and only
+		// Shutdown(true) drops.
+		for i := range 300 {
+			immediate := i%2 == 0
+			synctest.Test(t, func(t *testing.T) {
+				q := NewQueue[int](2)
+				var mu sync.Mutex
+				accepted, received := map[int]bool{}, map[int]bool{}
+				var wg sync.WaitGroup
+				for p := range 4 {
+					wg.Go(func() {
+						ctx, cancel := context.WithCancel(context.Background())
+						ch := q.Put(ctx, p)
+						if p%2 == 0 {
+							cancel()
+						}
+						err := <-ch
+						cancel()
+						if err == nil {
+							mu.Lock()
+							accepted[p] = true
+							mu.Unlock()
+						} else if !errors.Is(err, context.Canceled) && err != ErrShutdown {
+							t.Errorf("Put: %v", err)
+						}
+					})
+				}
+				for g := range 3 {
+					wg.Go(func() {
+						ctx, cancel := context.WithCancel(context.Background())
+						ch := q.Get(ctx)
+						if g == 0 {
+							cancel()
+						}
+						v, ok := <-ch
+						cancel()
+						if ok {
+							mu.Lock()
+							received[v] = true
+							mu.Unlock()
+							q.TaskDone()
+						}
+					})
+				}
+				wg.Go(func() { q.Shutdown(immediate) })
+				wg.Wait()
+				synctest.Wait()
+				left := 0
+				for {
+					v, err := q.TryGet()
+					if err != nil {
+						break
+					}
+					if received[v] {
+						t.Fatalf("item %d received twice", v)
+					}
+					received[v] = true
+					left++
+					q.TaskDone()
+				}
+				for v := range received {
+					if !accepted[v] {
+						t.Fatalf("item %d received but not accepted", v)
+					}
+				}
+				if !immediate && len(received) != len(accepted) {
+					t.Fatalf("accepted %v, received %v, without Shutdown(true)", accepted, received)
+				}
+				if q.Unfinished() != 0 {
+					t.Fatalf("unfinished %d after all TaskDone", q.Unfinished())
+				}
+			})
+		}
+	})
+}
+
+// TestInterleaveReleaseRacingReclaim: a permit given back by Release and a
+// permit taken back from a walked-away waiter, in every order. Capacity 3;
+// h1 holds 1, h2 holds 2; a (cancelled) waits for 1, then b for 2.
+func TestInterleaveReleaseRacingReclaim(t *testing.T) {
+	type setup struct {
+		s      *Semaphore
+		h2     Release
+		a      *hookCtx
+		pa, pb pending
+	}
+	start := func(is *is.I) setup {
+		s := NewBoundedSemaphore(3)
+		h1, _ := s.TryAcquireN(1)
+		h2, _ := s.TryAcquireN(2)
+		a := newHookCtx()
+		st := setup{s: s, h2: h2, a: a}
+		st.pa = pend[Release]{s.AcquireN(a, 1)}
+		st.pb = pend[Release]{s.AcquireN(context.Background(), 2)}
+		h1() // a gets 1: now in a's buffer
+		is.True(st.pa.buffered())
+		is.Equal(s.Value(), 0)
+		return st
+	}
+	finish := func(is *is.I, st setup) {
+		v, ok := st.pb.recv()
+		is.True(ok)
+		is.Equal(st.s.Value(), 1)
+		v.(Release)()
+		is.Equal(st.s.Value(), 3) // every permit home, none doubled
+		is.Equal(st.s.String(), "Semaphore(value=3, bound=3, waiters=0)")
+	}
+	t.Run("release-sweeps-reclaim", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			is := is.New(t)
+			st := start(is)
+			st.a.end()
+			st.h2() // gives 2, its sweep takes a's 1 back: b gets 2, 1 left
+			is.True(st.pb.buffered())
+			is.Equal(st.s.Value(), 1)
+			st.a.fire() // the late AfterFunc must not give a's permit back twice
+			synctest.Wait()
+			is.Equal(st.s.Value(), 1)
+			is.True(st.pa.closedEmpty())
+			finish(is, st)
+		})
+	})
+	t.Run("reclaim-then-release", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			is := is.New(t)
+			st := start(is)
+			st.a.end()
+			st.a.fire()
+			synctest.Wait()
+			is.Equal(st.s.Value(), 1) // back, but b wants 2
+			is.True(!st.pb.buffered())
+			st.h2()
+			is.True(st.pb.buffered())
+			finish(is, st)
+		})
+	})
+	t.Run("receiver-releases-before-afterfunc", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			is := is.New(t)
+			st := start(is)
+			st.a.end()
+			v, ok := st.pa.recv() // a got there first: the permit is a's
+			is.True(ok)
+			v.(Release)()
+			is.Equal(st.s.Value(), 1)
+			st.a.fire() // finds the channel empty: nothing to take back
+			synctest.Wait()
+			is.Equal(st.s.Value(), 1)
+			st.h2()
+			finish(is, st)
+		})
+	})
+	t.Run("goroutines", func(t *testing.T) {
+		// Release and cancel from goroutines at once, many times.
+		for i := range 300 {
+			synctest.Test(t, func(t *testing.T) {
+				s := NewBoundedSemaphore(3)
+				h1, _ := s.TryAcquireN(1)
+				h2, _ := s.TryAcquireN(2)
+				ctx, cancel := context.WithCancel(context.Background())
+				pa := s.AcquireN(ctx, 1)
+				pb := s.AcquireN(context.Background(), 2)
+				var wg sync.WaitGroup
+				wg.Go(h1)
+				wg.Go(cancel)
+				wg.Go(h2)
+				wg.Wait()
+				synctest.Wait()
+				if r, ok := <-pa; ok {
+					r()
+				}
+				r, ok := <-pb
+				if !ok {
+					t.Fatalf("iteration %d: b never got its permits", i)
+				}
+				r()
+				if v := s.Value(); v != 3 {
+					t.Fatalf("iteration %d: %d permits after everything was released, want 3", i, v)
+				}
+			})
+		}
+	})
+}
