@@ -1,0 +1,172 @@
+package chans
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/matryer/is"
+)
+
+// W8: misuse panics with a message that starts with "chans: ", and leaves
+// the primitive as it was: each case below misuses a primitive, checks the
+// panic, then checks that the primitive still works and its state is intact.
+func TestMisusePanics(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name   string
+		misuse func(t *testing.T) (misuse func(), after func(is *is.I))
+	}{
+		{"Lock/double release", func(*testing.T) (func(), func(*is.I)) {
+			var l Lock
+			r := <-l.Acquire(ctx)
+			r()
+			r2, _ := l.TryAcquire() // someone else holds it now
+			return r, func(is *is.I) {
+				is.True(l.Locked()) // the stale release did not free r2's lock
+				r2()
+				is.True(!l.Locked())
+				r3, ok := l.TryAcquire()
+				is.True(ok)
+				r3()
+			}
+		}},
+		{"RWLock/double read release", func(*testing.T) (func(), func(*is.I)) {
+			l := NewRWLock(0)
+			r := <-l.AcquireRead(ctx)
+			r2 := <-l.AcquireRead(ctx)
+			r()
+			return r, func(is *is.I) {
+				is.Equal(l.Readers(), 1) // r2's read lock is still counted
+				r2()
+				w, ok := l.TryAcquireWrite()
+				is.True(ok)
+				w()
+			}
+		}},
+		{"RWLock/double write release", func(*testing.T) (func(), func(*is.I)) {
+			l := NewRWLock(0)
+			w, _ := l.TryAcquireWrite()
+			w()
+			return w, func(is *is.I) {
+				is.True(!l.Locked())
+				r, ok := l.TryAcquireRead()
+				is.True(ok)
+				r()
+			}
+		}},
+		{"Semaphore/double release", func(*testing.T) (func(), func(*is.I)) {
+			s := NewSemaphore(2)
+			r := <-s.AcquireN(ctx, 2)
+			r()
+			return r, func(is *is.I) {
+				is.Equal(s.Value(), 2) // not 4
+				r, ok := s.TryAcquireN(2)
+				is.True(ok)
+				r()
+			}
+		}},
+		{"Semaphore/bounded over-release", func(*testing.T) (func(), func(*is.I)) {
+			s := NewBoundedSemaphore(2)
+			r, _ := s.TryAcquire()
+			return s.Release, func(is *is.I) {
+				// One permit is out on r: Release() would give it back
+				// unpaired, so the check counts it too.
+				is.Equal(s.Value(), 1)
+				r()
+				is.Equal(s.Value(), 2)
+			}
+		}},
+		{"Semaphore/over-release at bound", func(*testing.T) (func(), func(*is.I)) {
+			s := NewBoundedSemaphore(1)
+			return s.Release, func(is *is.I) { is.Equal(s.Value(), 1) }
+		}},
+		{"Semaphore/AcquireN negative", func(*testing.T) (func(), func(*is.I)) {
+			s := NewSemaphore(1)
+			return func() { s.AcquireN(ctx, -1) }, func(is *is.I) { is.Equal(s.String(), "Semaphore(value=1, waiters=0)") }
+		}},
+		{"Semaphore/TryAcquireN negative", func(*testing.T) (func(), func(*is.I)) {
+			s := NewSemaphore(1)
+			return func() { s.TryAcquireN(-1) }, func(is *is.I) { is.Equal(s.Value(), 1) }
+		}},
+		{"NewSemaphore negative", func(*testing.T) (func(), func(*is.I)) {
+			return func() { NewSemaphore(-1) }, nil
+		}},
+		{"NewBoundedSemaphore zero", func(*testing.T) (func(), func(*is.I)) {
+			return func() { NewBoundedSemaphore(0) }, nil
+		}},
+		{"NewRWLock negative", func(*testing.T) (func(), func(*is.I)) {
+			return func() { NewRWLock(-1) }, nil
+		}},
+		{"Condition/Notify negative", func(*testing.T) (func(), func(*is.I)) {
+			var c Condition
+			w := c.Wait(ctx)
+			return func() { c.Notify(-1) }, func(is *is.I) {
+				is.Equal(len(w), 0) // nobody woken
+				c.Notify(1)
+				_, ok := <-w
+				is.True(ok)
+			}
+		}},
+		{"Queue/TaskDone too often", func(*testing.T) (func(), func(*is.I)) {
+			q := NewQueue[int](0)
+			q.TryPut(1)
+			q.TryGet()
+			q.TaskDone()
+			return q.TaskDone, func(is *is.I) {
+				is.Equal(q.Unfinished(), 0)
+				is.True(ilClosed(q.Join()))
+				is.NoErr(q.TryPut(2))
+				is.Equal(q.Unfinished(), 1)
+			}
+		}},
+		{"NewQueue negative", func(*testing.T) (func(), func(*is.I)) { return func() { NewQueue[int](-1) }, nil }},
+		{"NewLifoQueue negative", func(*testing.T) (func(), func(*is.I)) { return func() { NewLifoQueue[int](-1) }, nil }},
+		{"NewPriorityQueue negative", func(*testing.T) (func(), func(*is.I)) {
+			return func() { NewPriorityQueue(-1, lessInt) }, nil
+		}},
+		{"NewPriorityQueue nil less", func(*testing.T) (func(), func(*is.I)) {
+			return func() { NewPriorityQueue[int](1, nil) }, nil
+		}},
+		{"Result/Fail(nil)", func(*testing.T) (func(), func(*is.I)) {
+			var r Result[int]
+			return func() { r.Fail(nil) }, func(is *is.I) {
+				is.True(!r.Ready()) // the bad call settled nothing
+				is.NoErr(r.Set(3))
+				v, err := r.TryGet()
+				is.NoErr(err)
+				is.Equal(v, 3)
+			}
+		}},
+		{"Go(nil)", func(*testing.T) (func(), func(*is.I)) {
+			return func() { Go[int](ctx, nil) }, nil
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			is := is.New(t)
+			misuse, after := c.misuse(t)
+			msg := fzPanic(misuse)
+			is.True(strings.HasPrefix(msg, "chans: ")) // panics, and says who
+			if after != nil {
+				after(is)
+			}
+		})
+	}
+}
+
+// TestMisuseNotAPanic: the bad input that has a sentinel error instead.
+func TestMisuseNotAPanic(t *testing.T) {
+	is := is.New(t)
+	var r Result[int]
+	is.NoErr(r.Set(1))
+	is.True(errors.Is(r.Set(2), ErrAlreadySet))
+	is.True(errors.Is(r.Fail(errors.New("x")), ErrAlreadySet))
+	// A bounded semaphore asked for more than it can ever hold fails the
+	// call at once rather than waiting forever.
+	s := NewBoundedSemaphore(2)
+	_, ok := <-s.AcquireN(context.Background(), 3)
+	is.True(!ok)
+	is.Equal(s.Value(), 2)
+}
