@@ -11,4 +11,6 @@ require (
 
 require github.com/smallnest/chanx v1.2.0
 
+require github.com/anishathalye/porcupine v1.3.1
+
 replace github.com/turnstile-go/turnstile => ../
