@@ -49,9 +49,13 @@
 // W7, cost. No goroutine runs per primitive or per waiter. A ctx whose Done
 // is nil (context.Background) registers nothing; a cancellable ctx is
 // registered with context.AfterFunc only when its caller actually has to
-// queue, and the registration is dropped once the grant is received, so a
-// long-lived ctx used for millions of operations accumulates nothing.
-// Cancelling a queued waiter is O(1).
+// queue. The registration is dropped when the caller leaves the queue
+// without a grant, or at the first call into the primitive after the grant
+// was received (a Release is such a call), so a long-lived ctx used for
+// millions of operations on the same primitives accumulates nothing. One
+// limit: a primitive that granted to a queued waiter and is never called
+// again keeps that one registration until the ctx ends. Cancelling a queued
+// waiter is O(1).
 //
 // W8, misuse panics with a message that starts with "chans: " (a Release
 // called twice, over-release of a bounded semaphore, TaskDone called too
