@@ -1,6 +1,9 @@
 package chans
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // An Event is a flag that goroutines can wait for: Set wakes every waiter
 // and lets later waits pass at once, until Clear (toro/tornado Event,
@@ -13,7 +16,7 @@ import "sync"
 // unblocks, and before a Wait that sees the event set returns.
 type Event struct {
 	mu  sync.Mutex
-	set bool
+	set atomic.Bool // written under mu; read without it on the fast path
 	l   latch
 }
 
@@ -23,9 +26,14 @@ type Event struct {
 // by it even if Clear follows at once. It carries nothing exclusive, so it
 // takes no ctx and abandoning it costs nothing.
 func (e *Event) Wait() <-chan struct{} {
+	// Once set, a wait needs no lock: the atomic load that sees true
+	// synchronizes with Set's store, which is the memory-model promise.
+	if e.set.Load() {
+		return closedCh
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.l.wait(e.set)
+	return e.l.wait(e.set.Load())
 }
 
 // Set sets the event and wakes everyone waiting. Setting a set event does
@@ -33,7 +41,7 @@ func (e *Event) Wait() <-chan struct{} {
 func (e *Event) Set() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.set = true
+	e.set.Store(true)
 	e.l.open()
 }
 
@@ -41,15 +49,11 @@ func (e *Event) Set() {
 func (e *Event) Clear() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.set = false
+	e.set.Store(false)
 }
 
 // IsSet reports whether the event is set.
-func (e *Event) IsSet() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.set
-}
+func (e *Event) IsSet() bool { return e.set.Load() }
 
 // String returns "Event(set)" or "Event(clear)".
 func (e *Event) String() string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 )
 
 var (
@@ -25,7 +26,7 @@ var (
 // observes it.
 type Result[T any] struct {
 	mu    sync.Mutex
-	ready bool
+	ready atomic.Bool // written once under mu; read without it by Done and Ready
 	v     T
 	err   error
 	done  latch
@@ -51,10 +52,11 @@ func (r *Result[T]) settle(v T, err error) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.q.bind(&r.mu, r)
-	if r.ready {
+	if r.ready.Load() {
 		return ErrAlreadySet
 	}
-	r.ready, r.v, r.err = true, v, err
+	r.v, r.err = v, err
+	r.ready.Store(true)
 	r.done.open()
 	for w := r.q.first(); w != nil; w = r.q.first() {
 		if err != nil {
@@ -76,9 +78,9 @@ func (r *Result[T]) Get(ctx context.Context) <-chan T {
 	defer r.mu.Unlock()
 	r.q.bind(&r.mu, r)
 	switch {
-	case ctx.Err() != nil || (r.ready && r.err != nil):
+	case ctx.Err() != nil || (r.ready.Load() && r.err != nil):
 		return closed[T]()
-	case r.ready:
+	case r.ready.Load():
 		return r.q.now(ctx, 0, false, r.v, false)
 	}
 	return r.q.enqueue(ctx, 0, false).ch
@@ -88,9 +90,12 @@ func (r *Result[T]) Get(ctx context.Context) <-chan T {
 // shared, needs no ctx, and costs nothing to abandon; after the result is
 // ready it is a closed channel and allocates nothing.
 func (r *Result[T]) Done() <-chan struct{} {
+	if r.ready.Load() { // settled for good: no lock needed
+		return closedCh
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.done.wait(r.ready)
+	return r.done.wait(r.ready.Load())
 }
 
 // TryGet returns the value if it is set, the failure if the result failed,
@@ -98,7 +103,7 @@ func (r *Result[T]) Done() <-chan struct{} {
 func (r *Result[T]) TryGet() (T, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.ready {
+	if !r.ready.Load() {
 		var zero T
 		return zero, ErrNotReady
 	}
@@ -106,11 +111,7 @@ func (r *Result[T]) TryGet() (T, error) {
 }
 
 // Ready reports whether the result is set or failed.
-func (r *Result[T]) Ready() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.ready
-}
+func (r *Result[T]) Ready() bool { return r.ready.Load() }
 
 // Result grants are never taken back and a waiter leaving unblocks nobody.
 func (r *Result[T]) reclaim(*waiter[T], T) {}
