@@ -23,6 +23,12 @@ import (
 // quiescent point, when no caller is inside an operation, check(true) holds
 // the law to equality.
 
+// Order matters in a check: the callers' counts are read under the
+// primitive's lock and before the grants in flight are counted. A grant seen
+// in flight (in a buffer) may be received a moment later and counted by its
+// caller; reading the callers' count after counting the buffers would see
+// that grant twice.
+
 // A ledger is a primitive's conservation law.
 type ledger interface {
 	check(quiescent bool) error
@@ -279,10 +285,10 @@ func (l *semLedger) check(quiescent bool) error {
 	if quiescent {
 		s.q.sweep()
 	}
+	lo, hi, callers := l.capLo.Load(), l.capHi.Load(), l.held.Load()
 	free, granted := s.value, s.held
 	inflight := unreceived(&s.q, weight)
 	held := granted - inflight
-	lo, hi, callers := l.capLo.Load(), l.capHi.Load(), l.held.Load()
 	total := int64(free + granted)
 	switch {
 	case free < 0 || inflight < 0 || held < 0:
@@ -318,8 +324,8 @@ func (g *lockLedger) check(quiescent bool) error {
 	if quiescent {
 		l.q.sweep()
 	}
-	inflight := unreceived(&l.q, one)
 	holders := g.holders.Load()
+	inflight := unreceived(&l.q, one)
 	switch {
 	case holders < 0 || holders > 1:
 		return fmt.Errorf("%d holders", holders)
@@ -361,10 +367,10 @@ func (g *rwLedger) check(quiescent bool) error {
 	if quiescent {
 		l.q.sweep()
 	}
+	cR, cW := g.readers.Load(), g.writers.Load()
 	inR := unreceived(&l.q, func(w *waiter[Release]) int { return b2i(!w.write) })
 	inW := unreceived(&l.q, func(w *waiter[Release]) int { return b2i(w.write) })
 	heldR, heldW := l.readers-inR, b2i(l.writer)-inW
-	cR, cW := g.readers.Load(), g.writers.Load()
 	switch {
 	case l.readers < 0 || heldR < 0 || heldW < 0:
 		return fmt.Errorf("negative: readers=%d held=%d/%d", l.readers, heldR, heldW)
@@ -492,11 +498,12 @@ func (g *mailboxLedger) check(quiescent bool) error {
 	if quiescent {
 		b.q.sweep()
 	}
-	stored, inflight := b.msgs.len(), unreceived(&b.q, one)
-	b.mu.Unlock()
 	// Received is counted after the receive and sent before the Send, so
 	// between operations sent >= received + stored + in flight.
-	sent, received := g.sent.Load(), g.received.Load()
+	received := g.received.Load()
+	stored, inflight := b.msgs.len(), unreceived(&b.q, one)
+	sent := g.sent.Load()
+	b.mu.Unlock()
 	switch {
 	case received+int64(stored+inflight) > sent:
 		return fmt.Errorf("received %d + stored %d + in flight %d > sent %d", received, stored, inflight, sent)
