@@ -348,7 +348,7 @@ func TestHammerMailbox(t *testing.T) {
 		var ok bool
 		switch k := r.IntN(3); k {
 		case 0:
-			m, ok = attempt(t, r, f, func(ctx context.Context) <-chan int { return b.Receive(ctx, nil) }, func() { b.Len() })
+			_, ok = attempt(t, r, f, func(ctx context.Context) <-chan int { return b.Receive(ctx, nil) }, func() { b.Len() })
 		default:
 			j := r.IntN(k + 1)
 			accept := func(m int) bool { return m%(k+1) == j }

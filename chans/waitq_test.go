@@ -21,7 +21,6 @@ type testOwner struct {
 	auto       bool
 	next       int
 	left       []*waiter[int]
-	leaveMsg   bool // as a leaver, send -1 before the channel closes
 }
 
 func newTestOwner() *testOwner {
