@@ -27,6 +27,13 @@
 // next waiter in line, even if it was already sitting in the channel's
 // buffer. Nothing is lost and nothing is given twice: the channel itself
 // decides whether the caller or the primitive received the grant first.
+// "Promptly" means at once for a caller that had to queue, and whenever
+// another caller waits for the grant. A grant handed out at once, with
+// nobody waiting behind it, is taken back lazily, by the next call into the
+// primitive: nobody can tell the difference, since every observation is
+// such a call (W3), and the uncontended path stays free of registrations
+// (W7). Until then a receive may still yield the grant; it is then the
+// caller's, as any received grant is.
 //
 // W3, truth after cancel. Once the caller sees ctx.Err() != nil, a receive
 // from the channel tells whether the operation took effect, and every later
