@@ -24,12 +24,19 @@ import (
 // modelled as having no effect: its grant, if one was made, was taken back.
 //
 // Which observations are checked depends on the history. Without getter
-// cancellation a Queue must be exactly FIFO, TryGet's ErrEmpty included.
-// With it, a taken-back item is briefly absent and then returns to the
-// front, so a Get that overlaps the window can legally see the next item
-// or nothing: those histories are checked against a bag (no item invented,
-// lost or delivered twice) and emptiness is not checked. Likewise Value() is
-// read only in Semaphore histories without cancellation.
+// cancellation a Queue must follow its order exactly, TryGet's ErrEmpty
+// included: a FIFO queue is a queue, a LIFO queue a stack, and a priority
+// queue a sorted multiset from which every Get takes the least item present
+// at its linearization point. With it, a taken-back item is briefly absent
+// and then returns to where the next Get finds it first (the front, the
+// top, the heap), so a Get that overlaps the window can legally see the
+// next item in order or nothing: the Get that abandoned the item has no
+// effect in the model, so the model still holds that item where the next
+// Get must take it while the real queue hands out the one behind it. The same window exists
+// in all three orders, so those histories are checked against a bag (no
+// item invented, lost or delivered twice) and emptiness is not checked.
+// Likewise Value() is read only in Semaphore histories without
+// cancellation.
 
 // linClock orders calls and returns across goroutines.
 var linClock atomic.Int64
@@ -191,8 +198,33 @@ type queueOut struct {
 	err error // TryGet's
 }
 
-// queueFIFO: the state is the items in order; every answer is checked.
+// queueFIFO: the state is the items, oldest first; every answer is checked.
 func queueFIFO() porcupine.Model {
+	return queueStrict(func(items []int, v int) []int { return append(slices.Clip(items), v) }, 0)
+}
+
+// queueLIFO: the state is the stack, bottom first; a Get takes the top.
+// Tornado's rule (a Get on a full queue lets the oldest blocked putter in
+// first, so it returns that putter's item) fits: that Put has not returned
+// yet, so it may linearize just before the Get.
+func queueLIFO() porcupine.Model {
+	return queueStrict(func(items []int, v int) []int { return append(slices.Clip(items), v) }, -1)
+}
+
+// queuePriority: the state is the items sorted, least first; a Get takes the
+// least. The items of a history are distinct, so "the least" is one item and
+// the order among equal items (which a heap leaves open) never matters.
+func queuePriority() porcupine.Model {
+	return queueStrict(func(items []int, v int) []int {
+		k, _ := slices.BinarySearch(items, v)
+		return slices.Insert(slices.Clone(items), k, v)
+	}, 0)
+}
+
+// queueStrict is a model in which put adds an item with push, which must not
+// modify items in place, and every Get takes the item at index next of the
+// state (-1: the last). Every answer is checked, emptiness included.
+func queueStrict(push func(items []int, v int) []int, next int) porcupine.Model {
 	return porcupine.Model{
 		Init: func() any { return []int(nil) },
 		Step: func(state, in, out any) (bool, any) {
@@ -202,12 +234,19 @@ func queueFIFO() porcupine.Model {
 				if !o.ok {
 					return true, items
 				}
-				return true, append(slices.Clip(items), i.v)
+				return true, push(items, i.v)
 			case "get", "tryget":
 				if !o.ok {
 					return len(items) == 0, items // closed drained, or ErrEmpty
 				}
-				return len(items) > 0 && items[0] == o.v, items[min(1, len(items)):]
+				if len(items) == 0 {
+					return false, items
+				}
+				k := next
+				if k < 0 {
+					k = len(items) - 1
+				}
+				return items[k] == o.v, slices.Delete(slices.Clone(items), k, k+1)
 			}
 			return false, items
 		},
@@ -245,15 +284,18 @@ func queueBag() porcupine.Model {
 	}
 }
 
-func linQueueHistory(seed uint64, maxsize, producers, consumers, perProducer int, cancelGets bool) []porcupine.Operation {
-	q := chans.NewQueue[int](maxsize)
+func linQueueHistory(newQ func(maxsize int) *chans.Queue[int], seed uint64, maxsize, producers, consumers, perProducer int, cancelGets bool) []porcupine.Operation {
+	q := newQ(maxsize)
 	h := new(linHistory)
 	var pwg, cwg sync.WaitGroup
 	for p := range producers {
 		pwg.Go(func() {
 			r := rand.New(rand.NewPCG(seed, uint64(p)))
+			// Distinct items in random order: put in increasing order, a
+			// FIFO queue's answers would pass for a priority queue's.
+			vals := r.Perm(perProducer)
 			for i := range perProducer {
-				v := p*perProducer + i
+				v := p*perProducer + vals[i]
 				if r.IntN(4) == 0 {
 					h.run(p, queueIn{"tryput", v}, func() any { return queueOut{ok: q.TryPut(v) == nil} })
 					continue
@@ -305,6 +347,23 @@ func linQueueHistory(seed uint64, maxsize, producers, consumers, perProducer int
 }
 
 func TestLinearizableQueue(t *testing.T) {
+	linQueueRounds(t, "FIFO", chans.NewQueue[int], queueFIFO())
+}
+
+func TestLinearizableLifoQueue(t *testing.T) {
+	linQueueRounds(t, "LIFO", chans.NewLifoQueue[int], queueLIFO())
+}
+
+func TestLinearizablePriorityQueue(t *testing.T) {
+	newQ := func(maxsize int) *chans.Queue[int] {
+		return chans.NewPriorityQueue(maxsize, func(a, b int) bool { return a < b })
+	}
+	linQueueRounds(t, "priority", newQ, queuePriority())
+}
+
+// linQueueRounds checks histories of queues made by newQ: against strict
+// without getter cancellation, against a bag with it.
+func linQueueRounds(t *testing.T, name string, newQ func(int) *chans.Queue[int], strict porcupine.Model) {
 	rounds, per := 30, 15
 	if testing.Short() {
 		rounds, per = 4, 10
@@ -312,14 +371,53 @@ func TestLinearizableQueue(t *testing.T) {
 	total := 0
 	for round := range rounds {
 		maxsize := round % 3 // unbounded, 1, 2
-		ops := linQueueHistory(uint64(round), maxsize, 3, 3, per, false)
-		linCheck(t, fmt.Sprintf("FIFO round %d maxsize %d", round, maxsize), queueFIFO(), ops)
+		ops := linQueueHistory(newQ, uint64(round), maxsize, 3, 3, per, false)
+		linCheck(t, fmt.Sprintf("%s round %d maxsize %d", name, round, maxsize), strict, ops)
 		total += len(ops)
-		ops = linQueueHistory(uint64(round), maxsize, 3, 3, per, true)
-		linCheck(t, fmt.Sprintf("bag round %d maxsize %d", round, maxsize), queueBag(), ops)
+		ops = linQueueHistory(newQ, uint64(round), maxsize, 3, 3, per, true)
+		linCheck(t, fmt.Sprintf("%s bag round %d maxsize %d", name, round, maxsize), queueBag(), ops)
 		total += len(ops)
 	}
-	t.Logf("Queue: %d operations in %d histories, all linearizable", total, 2*rounds)
+	t.Logf("%s Queue: %d operations in %d histories, all linearizable", name, total, 2*rounds)
+}
+
+// TestLinearizeTellsOrdersApart makes sure the strict queue models can fail
+// on real histories, not only on the hand-made ones below: histories of a
+// queue of one order, checked against the model of another, are rejected.
+// Only unbounded and Cap 2 queues are used; at Cap 1 no two items ever
+// coexist, and all three orders answer alike.
+func TestLinearizeTellsOrdersApart(t *testing.T) {
+	prio := func(maxsize int) *chans.Queue[int] {
+		return chans.NewPriorityQueue(maxsize, func(a, b int) bool { return a < b })
+	}
+	rounds := 6
+	if testing.Short() {
+		rounds = 4
+	}
+	for _, c := range []struct {
+		name  string
+		newQ  func(int) *chans.Queue[int]
+		model porcupine.Model
+	}{
+		{"FIFO as LIFO", chans.NewQueue[int], queueLIFO()},
+		{"FIFO as priority", chans.NewQueue[int], queuePriority()},
+		{"LIFO as FIFO", chans.NewLifoQueue[int], queueFIFO()},
+		{"LIFO as priority", chans.NewLifoQueue[int], queuePriority()},
+		{"priority as FIFO", prio, queueFIFO()},
+		{"priority as LIFO", prio, queueLIFO()},
+	} {
+		rejected := 0
+		for round := range rounds {
+			ops := linQueueHistory(c.newQ, uint64(round), 2*(round%2), 3, 3, 8, false)
+			if porcupine.CheckOperationsTimeout(c.model, ops, 2*time.Second) == porcupine.Illegal {
+				rejected++
+			}
+		}
+		t.Logf("%s: %d of %d histories rejected", c.name, rejected, rounds)
+		if rejected == 0 {
+			t.Errorf("%s: no history rejected", c.name)
+		}
+	}
 }
 
 // TestLinearizeRejectsBrokenHistories makes sure the checks can fail: each
@@ -367,4 +465,29 @@ func TestLinearizeRejectsBrokenHistories(t *testing.T) {
 	// Empty while an item is stored.
 	empty := []porcupine.Operation{put(0, 1, 1), op(1, queueIn{"tryget", 0}, queueOut{err: chans.ErrEmpty}, 3, 4)}
 	is.Equal(porcupine.CheckOperationsTimeout(queueFIFO(), empty, time.Second), porcupine.Illegal)
+	is.Equal(porcupine.CheckOperationsTimeout(queueLIFO(), empty, time.Second), porcupine.Illegal)
+	is.Equal(porcupine.CheckOperationsTimeout(queuePriority(), empty, time.Second), porcupine.Illegal)
+
+	// LIFO: the older item first, as a FIFO queue (or a stack that lost
+	// its top) would answer.
+	is.Equal(porcupine.CheckOperationsTimeout(queueLIFO(), reordered, time.Second), porcupine.Ok) // 2 is the top
+	bottomFirst := []porcupine.Operation{put(0, 1, 1), put(0, 2, 3), get(1, 1, 5)}
+	is.Equal(porcupine.CheckOperationsTimeout(queueLIFO(), bottomFirst, time.Second), porcupine.Illegal)
+	is.Equal(porcupine.CheckOperationsTimeout(queueFIFO(), bottomFirst, time.Second), porcupine.Ok)
+	// With the second put still running at the Get, either item is fine.
+	overlap := []porcupine.Operation{put(0, 1, 1), op(0, queueIn{"put", 2}, queueOut{ok: true}, 3, 7), get(1, 1, 5)}
+	is.Equal(porcupine.CheckOperationsTimeout(queueLIFO(), overlap, time.Second), porcupine.Ok)
+	is.Equal(porcupine.CheckOperationsTimeout(queueLIFO(), twice, time.Second), porcupine.Illegal)
+
+	// Priority: a Get passes over the least item present.
+	notLeast := []porcupine.Operation{put(0, 2, 1), put(0, 1, 3), get(1, 2, 5)}
+	is.Equal(porcupine.CheckOperationsTimeout(queuePriority(), notLeast, time.Second), porcupine.Illegal)
+	is.Equal(porcupine.CheckOperationsTimeout(queueFIFO(), notLeast, time.Second), porcupine.Ok)
+	least := []porcupine.Operation{put(0, 2, 1), put(0, 1, 3), get(1, 1, 5), get(1, 2, 7)}
+	is.Equal(porcupine.CheckOperationsTimeout(queuePriority(), least, time.Second), porcupine.Ok)
+	// Unless the least item's put was still running at the Get: then the
+	// Get may have come first.
+	racing := []porcupine.Operation{put(0, 2, 1), op(1, queueIn{"put", 1}, queueOut{ok: true}, 3, 8), get(2, 2, 5)}
+	is.Equal(porcupine.CheckOperationsTimeout(queuePriority(), racing, time.Second), porcupine.Ok)
+	is.Equal(porcupine.CheckOperationsTimeout(queuePriority(), twice, time.Second), porcupine.Illegal)
 }
