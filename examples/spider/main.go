@@ -19,9 +19,10 @@
 //
 // Without -url it crawls a small site it serves itself on 127.0.0.1, so it
 // needs no network. With -url it crawls every page beneath that URL, as fast
-// as -concurrency allows: mind whose site it is. It prints each page as it is fetched, then a summary:
-// pages fetched and failed, the most fetches it saw in flight at once (never
-// above -concurrency), and how many URLs were fetched twice (always 0).
+// as -concurrency allows: mind whose site it is. It prints each page as it
+// is fetched, then a summary: pages fetched and failed, the most fetches it
+// saw in flight at once (never above -concurrency), and how many URLs were
+// fetched twice (always 0).
 package main
 
 import (
