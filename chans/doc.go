@@ -59,10 +59,10 @@
 // queue. The registration is dropped when the caller leaves the queue
 // without a grant, or at the first call into the primitive after the grant
 // was received (a Release is such a call), so a long-lived ctx used for
-// millions of operations on the same primitives accumulates nothing. One
-// limit: a primitive that granted to a queued waiter and is never called
-// again keeps that one registration until the ctx ends. Cancelling a queued
-// waiter is O(1).
+// millions of operations on the same primitives accumulates nothing. A
+// registration holds its primitive only while its caller is queued: a
+// primitive that granted and is then dropped is collected, and its
+// registrations with it. Cancelling a queued waiter is O(1).
 //
 // W8, misuse panics with a message that starts with "chans: " (a Release
 // called twice, over-release of a bounded semaphore, TaskDone called too

@@ -2,7 +2,9 @@ package chans
 
 import (
 	"context"
+	"runtime"
 	"sync"
+	"weak"
 )
 
 // This file holds the one waiting machinery every primitive shares: a FIFO
@@ -39,9 +41,11 @@ type waiter[T any] struct {
 	ch         chan T // capacity 1; gets the grant, then is closed
 	ctx        context.Context
 	stop       func() bool  // stops the context.AfterFunc; nil if none registered
+	pin        *waitq[T]    // while queued and registered: keeps the primitive alive, see watch
 	n          int          // weight: permits wanted (Semaphore.AcquireN)
-	write      bool         // a writer (RWLock) or a putter's flag; primitive-defined
 	match      func(T) bool // selective waits (Mailbox.Receive): which grants w takes
+	reg        int32        // index in waitq.regs.ws while registered
+	write      bool         // a writer (RWLock) or a putter's flag; primitive-defined
 	state      waitState
 }
 
@@ -74,6 +78,42 @@ type waitq[T any] struct {
 	queue wlist[T] // waiting for a grant, oldest first
 	out   wlist[T] // granted; the grant may still sit unreceived in w.ch
 	lazy  int      // waiters in out with a cancellable ctx but no AfterFunc yet
+
+	// Set at the first registration; see watch.
+	self weak.Pointer[waitq[T]]
+	regs *regs[T]
+}
+
+// regs lists the waiters whose ctx is registered with context.AfterFunc. It
+// lives apart from its waitq so that the cleanup that runs once the
+// primitive is unreachable can drop their registrations without reaching
+// (and so keeping alive) the primitive. It is changed under the primitive's
+// mutex; the cleanup reads it only once nobody can call the primitive, and
+// the runtime orders cleanups after the mutations of their argument.
+type regs[T any] struct {
+	ws []*waiter[T]
+}
+
+func (r *regs[T]) add(w *waiter[T]) {
+	w.reg = int32(len(r.ws))
+	r.ws = append(r.ws, w)
+}
+
+func (r *regs[T]) remove(w *waiter[T]) {
+	last := r.ws[len(r.ws)-1]
+	r.ws[w.reg], last.reg = last, w.reg
+	r.ws[len(r.ws)-1] = nil
+	r.ws = r.ws[:len(r.ws)-1]
+}
+
+// stopAll runs when the primitive has become unreachable. Every waiter still
+// registered was granted (a queued waiter pins the primitive), so its ctx
+// ending could only take back a grant that nobody can be given any more.
+func (r *regs[T]) stopAll() {
+	for _, w := range r.ws {
+		w.stop()
+	}
+	r.ws = nil
 }
 
 // bind records the primitive's mutex and owner. Cheap enough to call from
@@ -122,18 +162,55 @@ func (q *waitq[T]) watchLazy() {
 }
 
 // watch registers w's ctx so that its end takes w out promptly.
+//
+// The registration lives in the ctx, which may outlive the primitive by far
+// (a server's base context), so it must not keep the primitive alive once
+// nobody else can reach it; otherwise every primitive that granted to a
+// queued waiter and was then dropped would stay in memory, with its
+// registration, until the ctx ends. The tempting version captures q in the
+// AfterFunc; this one captures a weak pointer to it:
+//   - A queued waiter pins the primitive through w.pin, so that its ctx
+//     ending still closes its channel (W2) even if nobody else holds the
+//     primitive any more.
+//   - A granted waiter does not: if the primitive becomes unreachable with
+//     the grant unreceived, there is nobody left to give it back to, so a
+//     cleanup on the primitive stops every registration still listed in regs.
 func (q *waitq[T]) watch(w *waiter[T]) {
 	if w.ctx.Done() == nil {
 		return // context.Background and friends never end: register nothing
 	}
-	mu := q.mu // read here, under the lock; abandon runs without it
-	w.stop = context.AfterFunc(w.ctx, func() { q.abandon(mu, w) })
+	if q.regs == nil {
+		q.self = weak.Make(q)
+		q.regs = new(regs[T])
+		runtime.AddCleanup(q, (*regs[T]).stopAll, q.regs)
+	}
+	if w.state == queued {
+		w.pin = q
+	}
+	self := q.self
+	w.stop = context.AfterFunc(w.ctx, func() {
+		if q := self.Value(); q != nil {
+			q.abandon(w)
+		}
+	})
+	q.regs.add(w)
 }
 
-// abandon runs (from context.AfterFunc) when w's ctx has ended.
-func (q *waitq[T]) abandon(mu *sync.Mutex, w *waiter[T]) {
-	mu.Lock()
-	defer mu.Unlock()
+// unwatch drops w's registration, if it has one, and its pin.
+func (q *waitq[T]) unwatch(w *waiter[T]) {
+	w.pin = nil
+	if w.stop != nil {
+		w.stop()
+		q.regs.remove(w)
+	}
+}
+
+// abandon runs (from context.AfterFunc) when w's ctx has ended. The mutex
+// was set by bind before any registration, and the registration orders that
+// write before this read.
+func (q *waitq[T]) abandon(w *waiter[T]) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	switch w.state {
 	case queued:
 		q.leave(w)
@@ -149,9 +226,7 @@ func (q *waitq[T]) abandon(mu *sync.Mutex, w *waiter[T]) {
 func (q *waitq[T]) leave(w *waiter[T]) {
 	q.queue.remove(w)
 	w.state = finished
-	if w.stop != nil {
-		w.stop()
-	}
+	q.unwatch(w)
 	if l, ok := q.o.(leaver[T]); ok {
 		l.left(w)
 	}
@@ -168,9 +243,7 @@ func (q *waitq[T]) takeBack(w *waiter[T]) bool {
 		q.lazy--
 	}
 	w.state = finished
-	if w.stop != nil {
-		w.stop()
-	}
+	q.unwatch(w)
 	// The channel is closed, so this receive never blocks: it yields the
 	// grant (ok) or reports that the caller already has it (!ok).
 	v, ok := <-w.ch
@@ -221,13 +294,12 @@ func (q *waitq[T]) grant(w *waiter[T], v T, keep bool) {
 	close(w.ch)
 	if keep && w.ctx.Done() != nil {
 		w.state = granted
+		w.pin = nil       // see watch
 		q.out.pushBack(w) // w.stop stays registered until we know it was received
 		return
 	}
 	w.state = finished
-	if w.stop != nil {
-		w.stop()
-	}
+	q.unwatch(w)
 }
 
 // now hands v to a caller that did not have to queue, returning a closed
@@ -264,9 +336,7 @@ func (q *waitq[T]) sweep() {
 				q.lazy--
 			}
 			w.state = finished
-			if w.stop != nil {
-				w.stop()
-			}
+			q.unwatch(w)
 		case w.ctx.Err() != nil:
 			if q.takeBack(w) {
 				changed = true

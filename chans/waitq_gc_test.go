@@ -1,0 +1,198 @@
+package chans
+
+import (
+	"context"
+	"math/rand/v2"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+
+	"github.com/matryer/is"
+)
+
+// W7 across the lifetime of a primitive: a registration lives in the ctx,
+// which may outlive the primitive by far (a server's base context). These
+// tests drop primitives and let the garbage collector run.
+
+// oneShot is a use of a fresh primitive on a long-lived ctx that ends with a
+// grant to a queued waiter, received, and no further call: the case that used
+// to leave one registration (and the primitive) in the ctx until it ended.
+// It counts the primitive in dead once it has been collected.
+type oneShot struct {
+	name string
+	use  func(ctx context.Context, dead *atomic.Int32)
+}
+
+// countDeath adds one to dead once p has been garbage collected.
+func countDeath[T any](p *T, dead *atomic.Int32) {
+	runtime.AddCleanup(p, func(d *atomic.Int32) { d.Add(1) }, dead)
+}
+
+var oneShots = []oneShot{
+	{"Lock", func(ctx context.Context, dead *atomic.Int32) {
+		l := new(Lock)
+		r, _ := l.TryAcquire()
+		ch := l.Acquire(ctx)
+		r()
+		<-ch // held, and the lock dropped: say, a one-time guard
+		countDeath(l, dead)
+	}},
+	{"RWLock", func(ctx context.Context, dead *atomic.Int32) {
+		l := NewRWLock(0)
+		r, _ := l.TryAcquireWrite()
+		ch := l.AcquireRead(ctx)
+		r()
+		<-ch
+		countDeath(l, dead)
+	}},
+	{"Semaphore", func(ctx context.Context, dead *atomic.Int32) {
+		s := NewSemaphore(0)
+		ch := s.Acquire(ctx)
+		s.Release()
+		<-ch
+		countDeath(s, dead)
+	}},
+	{"Condition", func(ctx context.Context, dead *atomic.Int32) {
+		c := new(Condition)
+		ch := c.Wait(ctx)
+		c.Notify(1)
+		<-ch
+		countDeath(c, dead)
+	}},
+	{"Queue.Get", func(ctx context.Context, dead *atomic.Int32) {
+		q := NewQueue[int](0)
+		ch := q.Get(ctx)
+		_ = q.TryPut(1)
+		<-ch
+		countDeath(q, dead)
+	}},
+	{"Queue.Put", func(ctx context.Context, dead *atomic.Int32) {
+		q := NewQueue[int](1)
+		_ = q.TryPut(1)
+		ch := q.Put(ctx, 2)
+		_, _ = q.TryGet()
+		<-ch
+		countDeath(q, dead)
+	}},
+	{"Mailbox", func(ctx context.Context, dead *atomic.Int32) {
+		b := new(Mailbox[int])
+		ch := b.Receive(ctx, nil)
+		b.Send(1)
+		<-ch
+		countDeath(b, dead)
+	}},
+	{"Result", func(ctx context.Context, dead *atomic.Int32) {
+		r := new(Result[int])
+		ch := r.Get(ctx)
+		_ = r.Set(1)
+		<-ch
+		countDeath(r, dead)
+	}},
+	{"Signal", func(ctx context.Context, dead *atomic.Int32) {
+		s := new(Signal[int])
+		ch := s.Next(ctx)
+		s.Emit(1)
+		<-ch
+		countDeath(s, dead)
+	}},
+}
+
+// collect runs the garbage collector until done reports true, giving the
+// runtime's cleanup goroutine a chance to run between collections. It gives
+// up after many rounds, so a failure is a failed check, never a hang.
+func collect(done func() bool) {
+	for i := 0; i < 200 && !done(); i++ {
+		runtime.GC()
+		runtime.Gosched()
+	}
+}
+
+// W7: primitives that granted to a queued waiter and were then dropped leave
+// no registration in a long-lived ctx, and are themselves collected: the
+// ctx holds them only weakly once their waiters are granted.
+func TestDroppedPrimitivesLeaveNoRegistration(t *testing.T) {
+	for _, c := range oneShots {
+		t.Run(c.name, func(t *testing.T) {
+			is := is.New(t)
+			ctx := newCountingCtx()
+			defer ctx.cancel()
+			const n = 50
+			var dead atomic.Int32
+			for range n {
+				c.use(ctx, &dead)
+			}
+			is.True(ctx.registered() > 0) // each waiter did queue
+			collect(func() bool { return ctx.live() == 0 && dead.Load() == n })
+			is.Equal(ctx.live(), 0)       // no registration left behind
+			is.Equal(int(dead.Load()), n) // and no primitive kept alive by the ctx
+		})
+	}
+}
+
+// W2 still holds for a waiter queued on a primitive nobody else holds: the
+// waiter pins the primitive, so its ctx ending closes its channel.
+func TestQueuedWaiterPinsDroppedPrimitive(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		ch := func() <-chan int { return NewQueue[int](0).Get(ctx) }()
+		collect(func() bool { return false }) // the queue would be gone by now
+		cancel()
+		synctest.Wait()
+		select {
+		case _, ok := <-ch:
+			is.True(!ok) // closed without an item, promptly
+		default:
+			t.Fatal("W2: a queued waiter of a dropped queue was not closed when its ctx ended")
+		}
+	})
+}
+
+// The weak pointer behind a registration also works for a primitive that is
+// not on the heap: a package-level variable, allocated by the linker.
+var globalCondition Condition
+
+func TestRegistrationOnGlobalPrimitive(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		ch := globalCondition.Wait(ctx)
+		cancel()
+		synctest.Wait()
+		_, ok := <-ch
+		is.True(!ok)
+		is.Equal(globalCondition.String(), "Condition(waiters=0)")
+
+		ch = globalCondition.Wait(context.Background())
+		globalCondition.Notify(1)
+		_, ok = <-ch
+		is.True(ok)
+	})
+}
+
+// regs keeps each registered waiter's index right through removals in any
+// order, so unwatch is O(1) and stopAll stops exactly the live ones.
+func TestRegsAddRemove(t *testing.T) {
+	is := is.New(t)
+	var r regs[int]
+	ws := make([]*waiter[int], 64)
+	for i := range ws {
+		ws[i] = &waiter[int]{n: i}
+		r.add(ws[i])
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	rng.Shuffle(len(ws), func(i, j int) { ws[i], ws[j] = ws[j], ws[i] })
+	for i, w := range ws {
+		r.remove(w)
+		is.Equal(len(r.ws), len(ws)-i-1)
+		left := map[int]bool{}
+		for k, x := range r.ws {
+			is.Equal(int(x.reg), k) // every index still points at its waiter
+			left[x.n] = true
+		}
+		for _, x := range ws[i+1:] {
+			is.True(left[x.n]) // and nobody else was removed
+		}
+	}
+}
