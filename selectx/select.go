@@ -26,8 +26,10 @@ type armed interface {
 // On makes a Select branch: op is started by Select and, if it wins, then is
 // called with its value. then may be nil when the index Select returns is
 // enough, but the value is then dropped: keep nil for ops that hand out
-// nothing (an Event's Wait, a timer), never for a lock or a queue item.
-// On panics if op is nil.
+// nothing exclusive (a timer, a Result's Get), never for a lock or a queue
+// item. A channel that signals by closing (an Event's Wait, a Result's Done)
+// is no op: a close without a value means "did not take effect", so its
+// branch drops out and never wins. On panics if op is nil.
 func On[T any](op Op[T], then func(T)) Case {
 	if op == nil {
 		panic("selectx: On with a nil op")

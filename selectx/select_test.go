@@ -96,6 +96,20 @@ func TestSelectFailures(t *testing.T) {
 	})
 }
 
+// A channel that signals by closing, as a set Event's Wait does, is no op:
+// its branch drops out rather than wins. (On's doc once offered an Event's
+// Wait as an op to use with a nil then.)
+func TestSelectClosingChannelDropsOut(t *testing.T) {
+	is := is.New(t)
+	set := make(chan struct{})
+	close(set) // what a set Event's Wait returns
+	ran := false
+	i, err := Select(t.Context(), On(Chan[struct{}](set), func(struct{}) { ran = true }))
+	is.Equal(i, -1)
+	is.Equal(err, ErrClosed)
+	is.True(!ran)
+}
+
 func TestSelectPanicsOnBadInput(t *testing.T) {
 	mustPanic(t, "selectx: Select needs at least one case", func() { Select(t.Context()) })
 	mustPanic(t, "selectx: Select: case 1 is the zero Case", func() { Select(t.Context(), On(valueOp(1), nil), Case{}) })
