@@ -98,3 +98,30 @@ func ExampleFirst() {
 	// took lock 1
 	// a locked: false b locked: false
 }
+
+// Wait for a lock, unless shutdown is signalled first. An Event's Wait
+// signals by closing, so it goes through Closed; the lock the losing branch
+// was queued for is given back.
+func ExampleClosed() {
+	var l chans.Lock
+	var shutdown chans.Event
+	holder, _ := l.TryAcquire() // someone else holds the lock
+	shutdown.Set()
+
+	i, err := selectx.Select(context.Background(),
+		selectx.On(l.Acquire, func(release chans.Release) {
+			fmt.Println("got the lock")
+			release()
+		}),
+		selectx.On(selectx.Closed(shutdown.Wait()), func(struct{}) {
+			fmt.Println("shutting down")
+		}),
+	)
+	fmt.Println(i, err)
+	holder()
+	fmt.Println("locked:", l.Locked())
+	// Output:
+	// shutting down
+	// 1 <nil>
+	// locked: false
+}

@@ -29,6 +29,49 @@ func Chan[T any](c <-chan T) Op[T] {
 	return func(context.Context) <-chan T { return c }
 }
 
+// Closed returns an Op for a channel that signals by closing rather than by
+// sending, such as an Event's Wait, a Result's Done, a Semaphore's Wait, a
+// Queue's Join or a ctx's Done. Given to First or Select as it is, such a
+// channel would read as "did not take effect" and drop out; the Op's channel
+// instead delivers struct{}{} once c is closed, then is closed. It is
+// buffered (capacity 1). If ctx ends before c closes, it is closed without a
+// value. Nothing is taken from anyone, so nothing is undone when the Op loses
+// or its value is never received.
+//
+// If c is already closed when the Op starts, the answer is ready at once.
+// Otherwise one goroutine waits for c or ctx, whichever comes first. First,
+// All, Completed and Select end it when they return, by cancelling the ctx
+// they start their ops with; a caller that runs the Op itself must end ctx
+// (or see c closed) to end the goroutine. Closed panics if c is nil.
+func Closed(c <-chan struct{}) Op[struct{}] {
+	if c == nil {
+		panic("selectx: Closed of a nil channel")
+	}
+	return func(ctx context.Context) <-chan struct{} {
+		out := make(chan struct{}, 1)
+		select {
+		case <-c:
+			out <- struct{}{}
+			close(out)
+			return out
+		default:
+		}
+		if ctx.Err() != nil {
+			close(out)
+			return out
+		}
+		go func() {
+			defer close(out)
+			select {
+			case <-c:
+				out <- struct{}{}
+			case <-ctx.Done():
+			}
+		}()
+		return out
+	}
+}
+
 // ErrClosed is returned when the operations closed their channels without a
 // value, that is, none of them took effect, while ctx was still live.
 var ErrClosed = errors.New("selectx: op closed without a value")

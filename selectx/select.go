@@ -28,8 +28,9 @@ type armed interface {
 // enough, but the value is then dropped: keep nil for ops that hand out
 // nothing exclusive (a timer, a Result's Get), never for a lock or a queue
 // item. A channel that signals by closing (an Event's Wait, a Result's Done)
-// is no op: a close without a value means "did not take effect", so its
-// branch drops out and never wins. On panics if op is nil.
+// is no op by itself: a close without a value means "did not take effect",
+// so its branch would drop out and never win; wrap it in Closed. On panics
+// if op is nil.
 func On[T any](op Op[T], then func(T)) Case {
 	if op == nil {
 		panic("selectx: On with a nil op")
