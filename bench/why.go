@@ -86,8 +86,10 @@ buffer because Release is a pointer type); with a ctx that cannot end nothing el
 
 const whyWaiterBytesCtx = `With a cancellable ctx each waiter also registers context.AfterFunc, so that its ctx ending takes it
 out of the queue promptly without a goroutine per waiter (W2, W7): the AfterFunc record (112 B),
-the func it runs (48 B), the stop func it returns (16 B), and an entry in the parent ctx's children
-map (about 40 B). That is ~210 B on top of the ~200 B of a waiter with a Background ctx. x/sync's
+the func it runs (32 B: a weak pointer to the primitive and the waiter, so that the ctx does not keep
+a dropped primitive alive), the stop func it returns (16 B), the waiter's slot in the primitive's list
+of registrations (8 B, up to 16 B with the slice's slack), and an entry in the parent ctx's children
+map (about 40 B). That is ~200 B on top of the ~200 B of a waiter with a Background ctx. x/sync's
 waiter registers nothing because its goroutine selects on ctx.Done() itself, which is exactly what a
 channel-returning Acquire cannot do. Going lower would take one registration per distinct ctx
 rather than per waiter, a larger change to chans/waitq.go.`
