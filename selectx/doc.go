@@ -22,7 +22,10 @@
 //
 //	i, release, err := selectx.First(ctx, lockA.Acquire, lockB.Acquire)
 //
-// Chan turns a plain channel (a timer, a Process result) into an Op.
+// Chan turns a plain channel (a timer, a Process result) into an Op. Closed
+// turns a channel that signals by closing (an Event's Wait, a Result's Done,
+// a ctx's Done) into one: by itself, a close without a value would mean "did
+// not take effect".
 //
 // # Ties
 //
@@ -38,5 +41,6 @@
 // back to reflect.Select, which allocates. Select (mixed types) polls without
 // reflection and blocks with reflect.Select. No function here starts a
 // goroutine per operation; Process and Readable start one each because the
-// event they watch can only be waited for by blocking.
+// event they watch can only be waited for by blocking, and so does Closed
+// while its channel is still open.
 package selectx
