@@ -196,3 +196,92 @@ func TestRegsAddRemove(t *testing.T) {
 		}
 	}
 }
+
+// Hammer: fresh primitives, each with a few queued waiters on their own
+// ctxs, some granted, then dropped while the collector runs between the
+// cancellations. Every channel must still come to an outcome once its ctx
+// ends (W2), and no grant may be received twice: a queued waiter whose primitive had been collected without its
+// pin would block its receive forever, which synctest reports as a deadlock.
+func TestHammerDroppedPrimitives(t *testing.T) {
+	rounds := 1000
+	if testing.Short() {
+		rounds = 100
+	}
+	synctest.Test(t, func(t *testing.T) {
+		for round := range rounds {
+			r := rand.New(rand.NewPCG(uint64(round), 7))
+			var waits []func() bool // receive one outcome; report whether it took effect
+			var cancels []context.CancelFunc
+			most := 0 // grants the primitive had to give
+			func() {  // the primitive is only reachable in here
+				n := 1 + r.IntN(4)
+				ctxs := make([]context.Context, n)
+				for i := range ctxs {
+					var cancel context.CancelFunc
+					ctxs[i], cancel = context.WithCancel(context.Background())
+					cancels = append(cancels, cancel)
+				}
+				switch r.IntN(4) {
+				case 0:
+					l := new(Lock)
+					hold, _ := l.TryAcquire()
+					for _, ctx := range ctxs {
+						ch := l.Acquire(ctx)
+						waits = append(waits, func() bool { _, ok := <-ch; return ok })
+					}
+					if r.IntN(2) == 0 {
+						hold()
+						most = 1 // nobody releases what they receive
+					}
+				case 1:
+					q := NewQueue[int](0)
+					for _, ctx := range ctxs {
+						ch := q.Get(ctx)
+						waits = append(waits, func() bool { _, ok := <-ch; return ok })
+					}
+					most = r.IntN(n + 1)
+					for range most {
+						_ = q.TryPut(1)
+					}
+				case 2:
+					c := new(Condition)
+					for _, ctx := range ctxs {
+						ch := c.Wait(ctx)
+						waits = append(waits, func() bool { _, ok := <-ch; return ok })
+					}
+					most = r.IntN(n + 1)
+					c.Notify(most)
+				case 3:
+					s := NewSemaphore(0)
+					for _, ctx := range ctxs {
+						ch := s.Acquire(ctx)
+						waits = append(waits, func() bool { _, ok := <-ch; return ok })
+					}
+					most = r.IntN(n + 1)
+					for range most {
+						s.Release()
+					}
+				}
+			}()
+			if r.IntN(3) == 0 {
+				runtime.GC()
+			}
+			for _, i := range r.Perm(len(cancels)) {
+				cancels[i]()
+				if r.IntN(3) == 0 {
+					runtime.GC()
+				}
+			}
+			synctest.Wait()
+			got := 0
+			for _, wait := range waits {
+				if wait() { // must not block: granted, taken back, or closed on cancel
+					got++
+				}
+			}
+			if got > most {
+				t.Fatalf("round %d: %d grants received, %d given", round, got, most)
+			}
+		}
+	})
+}
