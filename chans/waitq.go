@@ -104,6 +104,10 @@ func (r *regs[T]) remove(w *waiter[T]) {
 	r.ws[w.reg], last.reg = last, w.reg
 	r.ws[len(r.ws)-1] = nil
 	r.ws = r.ws[:len(r.ws)-1]
+	if c := cap(r.ws); c > 64 && len(r.ws) < c/4 {
+		// A burst of waiters is over: give its memory back.
+		r.ws = append(make([]*waiter[T], 0, c/2), r.ws...)
+	}
 }
 
 // stopAll runs when the primitive has become unreachable. Every waiter still
