@@ -96,12 +96,7 @@ type completedModel struct {
 }
 
 func completedCase(t *testing.T, data []byte) {
-	byteAt := func(i int) int {
-		if i < len(data) {
-			return int(data[i])
-		}
-		return 0
-	}
+	byteAt := bytesAt(data)
 	flags := byteAt(0)
 	nops := 1 + byteAt(1)%8
 	m := &completedModel{data: data, pos: 10 + nops, got: new(int), taken: make([][]int, 4)}

@@ -205,13 +205,19 @@ func (p *fuzzPrim) check(t *testing.T, slot int) {
 	}
 }
 
-func firstCase(t *testing.T, data []byte) {
-	byteAt := func(i int) int {
+// bytesAt reads a fuzz input as an endless stream: byte i, or 0 past its
+// end, so every input decodes to a whole case. Shared by the fuzz targets.
+func bytesAt(data []byte) func(i int) int {
+	return func(i int) int {
 		if i < len(data) {
 			return int(data[i])
 		}
 		return 0
 	}
+}
+
+func firstCase(t *testing.T, data []byte) {
+	byteAt := bytesAt(data)
 	flags := byteAt(0)
 	nops := 1 + byteAt(1)%8
 	got := new(int)

@@ -136,12 +136,7 @@ type groupModel struct {
 }
 
 func groupCase(t *testing.T, data []byte) {
-	byteAt := func(i int) int {
-		if i < len(data) {
-			return int(data[i])
-		}
-		return 0
-	}
+	byteAt := bytesAt(data)
 	m := &groupModel{t: t, g: new(selectx.Group[int, int])}
 	m.g.Discard = func(k, v int) { m.discarded = append(m.discarded, gKV{k, v}) }
 	for i := 0; i < len(data) && i < 3*groupSteps; i += 3 {

@@ -372,12 +372,7 @@ type selectCall struct {
 }
 
 func selectCase(t *testing.T, data []byte) {
-	byteAt := func(i int) int {
-		if i < len(data) {
-			return int(data[i])
-		}
-		return 0
-	}
+	byteAt := bytesAt(data)
 	flags := byteAt(0)
 	ncases := 1 + byteAt(1)%6
 	prims := make([]*sprim, 4)
