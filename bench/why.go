@@ -92,7 +92,8 @@ of registrations (8 B, up to 16 B with the slice's slack), and an entry in the p
 map (about 40 B). That is ~200 B on top of the ~200 B of a waiter with a Background ctx. x/sync's
 waiter registers nothing because its goroutine selects on ctx.Done() itself, which is exactly what a
 channel-returning Acquire cannot do. Going lower would take one registration per distinct ctx
-rather than per waiter, a larger change to chans/waitq.go.`
+rather than per waiter. That helps only when many waiters share one ctx, as here, and costs the
+usual case (a ctx per request) a lookup per queued waiter, so it was not done.`
 
 const whyCancel = `Each waiter's cancellation is O(1) (an AfterFunc that unlinks it from the queue), but cancelling
 one ctx that n waiters share makes the context package start n AfterFunc goroutines at once, each
