@@ -144,8 +144,9 @@ func TestAxisLabel(t *testing.T) {
 	is.Equal(axisLabel(-3), "1/8×")
 }
 
-// TestProfileMissed profiles a missed target for real (it runs `go tool
-// pprof`) and checks that the excerpt names the code of the benchmark.
+// TestProfileMissed profiles missed targets for real (it runs `go tool
+// pprof`) and checks the excerpts: the allocation profile must name the code
+// of the benchmark, the CPU profile must be there.
 func TestProfileMissed(t *testing.T) {
 	is := is.New(t)
 	bt := flag.Lookup("test.benchtime")
@@ -161,8 +162,12 @@ func TestProfileMissed(t *testing.T) {
 	profileMissed(rows, t.Logf)
 	is.True(strings.Contains(rows[0].prof, "allocations per op"))
 	is.True(strings.Contains(rows[0].prof, "chans.(*Lock).Acquire"))
+	// Which functions make a CPU profile's top 20 depends on where ~10
+	// samples happened to land (under -race, the detector's own functions
+	// often crowd the benchmark's out), so only the report is checked here;
+	// the allocation profile above names the code deterministically.
 	is.True(strings.Contains(rows[1].prof, "-top"))
-	is.True(strings.Contains(rows[1].prof, "chans.(*Queue"))
+	is.True(strings.Contains(rows[1].prof, "Type: cpu"))
 	is.True(!strings.Contains(rows[1].prof, "allocations per op")) // QueueTry allocates nothing
 	is.Equal(rows[2].prof, "")
 }
