@@ -29,12 +29,15 @@ import (
 // lost, duplicated or reordered by cancellation.
 //
 // The accept function runs under the mailbox's lock, in whatever goroutine
-// calls Send or Receive (or in the goroutine that context.AfterFunc starts
-// when a receiver's ctx ends, when a message comes back). It must be quick,
-// must not block or panic, must not call the mailbox, and must give the same
-// answer for the same message for as long as its Receive waits: the mailbox
-// asks once per message and never again, so a stored message that accept
-// would take later is not noticed. A nil accept takes any message.
+// calls into the mailbox (a call first takes back the messages of receivers
+// whose ctx ended, and offers them again), or in the goroutine that
+// context.AfterFunc starts when a receiver's ctx ends. It must be quick, must
+// not block or panic, must not call the mailbox, and must give the same
+// answer for the same message for as long as its Receive waits. The mailbox
+// asks about a message when the Receive is called or the message is sent,
+// and again only when the message comes back from a receiver that gave up;
+// it never asks again on its own, so a stored message that accept would take
+// later is not noticed. A nil accept takes any message.
 //
 // Cost: a Receive that takes the oldest message, and a Send to the oldest
 // receiver, are O(1). Selectivity costs what it skips: a Receive scans the

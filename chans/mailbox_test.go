@@ -231,6 +231,37 @@ func TestMailboxReclaimRefusedByAllIsStored(t *testing.T) {
 	})
 }
 
+// The type's doc says when accept is asked about a message: at the Receive
+// call or the Send, again when the message comes back from a receiver that
+// gave up, and never on its own. (It used to say "once per message and
+// never again", which the second offer contradicts.)
+func TestMailboxWhenAcceptIsAsked(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		var b Mailbox[int]
+		asked := map[int]int{}
+		odd := func(v int) bool { asked[v]++; return v%2 == 1 }
+		b.Send(2)
+		oddCh := b.Receive(context.Background(), odd) // asked about 2: refused
+		is.Equal(asked[2], 1)
+		ctx, cancel := context.WithCancel(context.Background())
+		anyCh := b.Receive(ctx, nil) // takes 2 at its call
+		b.Send(4)                    // odd is asked about 4, not 2
+		is.Equal(asked[2], 1)
+		is.Equal(asked[4], 1)
+		cancel()
+		is.Equal(b.Len(), 2) // 2 comes back and is offered to odd again
+		is.Equal(asked[2], 2)
+		_, ok := <-anyCh
+		is.True(!ok)
+		is.Equal(b.String(), "Mailbox(len=2, waiters=1)") // asks nobody
+		b.Send(5)
+		is.Equal(asked[2], 2)
+		v := <-oddCh
+		is.Equal(v, 5)
+	})
+}
+
 // When several messages come back at once, the oldest is offered first, so a
 // waiter that accepts them all gets the oldest.
 func TestMailboxSeveralReclaimsOldestFirst(t *testing.T) {
