@@ -3,6 +3,7 @@ package chans
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -40,9 +41,12 @@ func FuzzCondition(f *testing.F) {
 	// NotifyAll's notifications are final: w0's ctx ends, it still
 	// receives; the later w2 gets nothing. W4 on an ended ctx.
 	f.Add([]byte{cdWait, cdWaitBg, cdNotifyAll, cdWait, cdCancel, 0, ctxEndAfterFunc, cdRecv, 0, cdWaitDone, cdNotify, 1})
-	// A receive racing the AfterFunc: either the caller has it or the
-	// next waiter does, never both; Notify(4) with fewer waiters.
-	f.Add([]byte{cdWait, cdWait, cdWaitBg, cdNotify, 5, cdCancel, 0, ctxEndRecv, cdCancel, 0, ctxEndRecv, cdNotifyAll})
+	// Receives racing the AfterFunc: w0 yields to it first (the take-back
+	// nearly always wins and w2 is woken), w1 does not (its caller nearly
+	// always wins and w3 stays queued); either way the caller or the next
+	// waiter has the notification, never both. Then Notify(4) with fewer
+	// waiters.
+	f.Add([]byte{cdWait, cdWait, cdWait, cdNotify, 3, cdCancel, 0, ctxEndRecv, 1, cdWaitBg, cdCancel, 0, ctxEndRecv, 0, cdNotify, 5, cdNotifyAll})
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		synctest.Test(t, func(t *testing.T) {
 			fuzzCondition(t, ops)
@@ -68,7 +72,7 @@ const (
 	ctxEndAfterFunc = iota // synctest.Wait: the AfterFunc runs before anyone looks
 	ctxEndCall             // String first, before the AfterFunc can run (W3)
 	ctxEndNext             // no wait: the next operation's call comes first
-	ctxEndRecv             // the caller receives at once, racing the AfterFunc
+	ctxEndRecv             // the caller receives at once, racing the AfterFunc; an odd next arg yields to it first
 )
 
 // cdHandle is one Wait and where the model says it stands.
@@ -276,7 +280,12 @@ func fuzzCondition(t *testing.T, ops []byte) {
 			if how == ctxEndRecv {
 				// A queued waiter's channel is closed by the AfterFunc (this
 				// receive waits for it); a notified one is closed already and
-				// the receive and the take-back race for the value.
+				// the receive and the take-back race for the value. The
+				// receive nearly always wins unless it first yields to the
+				// AfterFunc, so the input says whether it does.
+				if o.next(2) == 1 {
+					runtime.Gosched()
+				}
 				_, ok := <-h.ch
 				switch {
 				case h.state == cdNotified && ok, h.state == cdFinal && ok:

@@ -3,6 +3,7 @@ package chans
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -48,12 +49,13 @@ func FuzzLock(f *testing.F) {
 	// Acquire that takes the lock back first and then gets it at once.
 	f.Add([]byte{lkAcquire, lkCancel, 0, ctxEndNext, lkAcquire, lkRecv, 1})
 	// A walked-away caller that still receives its fast-path Release holds
-	// the lock (W2: the grant is then the caller's): TryAcquire fails until
-	// it releases.
-	f.Add([]byte{lkAcquire, lkCancel, 0, ctxEndRecv, lkTry, lkRelease, 0, lkTry})
-	// A hand-off's Release and a receive racing the AfterFunc's take-back:
-	// either the caller holds the lock or a2 gets it, never both.
-	f.Add([]byte{lkAcquire, lkAcquire, lkRecv, 0, lkRelease, 0, lkAcquire, lkCancel, 1, ctxEndRecv, lkTry, lkRelease, 1, lkRecv, 2})
+	// the lock (W2: the grant is then the caller's; yielding first changes
+	// nothing, there is no AfterFunc): TryAcquire fails until it releases.
+	f.Add([]byte{lkAcquire, lkCancel, 0, ctxEndRecv, 1, lkTry, lkRelease, 0, lkTry})
+	// A hand-off's Release and a receive racing the AfterFunc's take-back,
+	// yielding to it first: either the caller holds the lock or a2 gets it,
+	// never both.
+	f.Add([]byte{lkAcquire, lkAcquire, lkRecv, 0, lkRelease, 0, lkAcquire, lkCancel, 1, ctxEndRecv, 1, lkTry, lkRelease, 1, lkRecv, 2})
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		synctest.Test(t, func(t *testing.T) {
 			fuzzLock(t, ops)
@@ -290,7 +292,11 @@ func fuzzLock(t *testing.T, ops []byte) {
 				// Queued: the AfterFunc closes the channel (this receive
 				// waits for it). Granted: the receive races the take-back
 				// (the AfterFunc's, or none before the next call for a
-				// fast-path grant, which then stays the caller's).
+				// fast-path grant, which then stays the caller's). The input
+				// says whether the receive first yields to the AfterFunc.
+				if o.next(2) == 1 {
+					runtime.Gosched()
+				}
 				rel, ok := <-h.ch
 				switch {
 				case h.state == lkGranted && ok:
