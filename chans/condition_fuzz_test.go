@@ -254,7 +254,7 @@ func fuzzCondition(t *testing.T, ops []byte) {
 		case cdNotify:
 			n := o.next(6) - 1
 			log = append(log, fmt.Sprintf("Notify(%d)", n))
-			msg := fzPanic(func() { c.Notify(n) })
+			msg := panicText(func() { c.Notify(n) })
 			if n < 0 {
 				if !strings.HasPrefix(msg, "chans: ") {
 					fail("Notify(%d): panic %q, want one starting with \"chans: \"", n, msg)

@@ -54,17 +54,6 @@ func (o *fzOps) next(n int) int {
 	return int(o.b[o.i-1]) % n
 }
 
-// fzPanic runs f and returns its panic message ("" if none).
-func fzPanic(f func()) (msg string) {
-	defer func() {
-		if r := recover(); r != nil {
-			msg = fmt.Sprint(r)
-		}
-	}()
-	f()
-	return ""
-}
-
 // fzCheckHandles compares every handle's channel with the model's state.
 func fzCheckHandles(t *testing.T, hs []*fzHandle, log func() string) {
 	t.Helper()
@@ -167,7 +156,7 @@ func fuzzSemaphore(t *testing.T, bounded bool, initial int, ops []byte) {
 			}
 		case 2: // unpaired Release
 			log = append(log, "Release()")
-			msg := fzPanic(s.Release)
+			msg := panicText(s.Release)
 			if m.bound > 0 && m.value+m.held >= m.bound {
 				if !strings.HasPrefix(msg, "chans: ") {
 					t.Fatalf("%s: over-release of a bounded semaphore: panic %q", logf(), msg)
@@ -222,7 +211,7 @@ func fuzzSemaphore(t *testing.T, bounded bool, initial int, ops []byte) {
 				continue
 			}
 			log = append(log, fmt.Sprintf("release#%d", slices.Index(hs, h)))
-			msg := fzPanic(h.rel)
+			msg := panicText(h.rel)
 			if h.state == fzReleased {
 				if !strings.HasPrefix(msg, "chans: ") {
 					t.Fatalf("%s: second release: panic %q", logf(), msg)
@@ -416,7 +405,7 @@ func fuzzRWLock(t *testing.T, maxReaders int, ops []byte) {
 				continue
 			}
 			log = append(log, fmt.Sprintf("release#%d", slices.Index(hs, h)))
-			msg := fzPanic(h.rel)
+			msg := panicText(h.rel)
 			if h.state == fzReleased {
 				if !strings.HasPrefix(msg, "chans: ") {
 					t.Fatalf("%s: second release: panic %q", logf(), msg)

@@ -119,16 +119,6 @@ func (p pend[T]) closedEmpty() bool {
 	}
 }
 
-// ilClosed reports whether a broadcast channel is closed now.
-func ilClosed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
-}
-
 // ilOps drives one exclusive primitive through the interleavings.
 type ilOps struct {
 	occupy  func()                            // make the next wait queue
@@ -385,7 +375,7 @@ func TestInterleaveSemaphoreWaitLazy(t *testing.T) {
 		a.end()
 		a.fire()
 		synctest.Wait()
-		is.True(ilClosed(w))
+		is.True(isClosed(w))
 		is.True(pa.closedEmpty())
 		is.Equal(s.Value(), 1)
 	})
@@ -590,7 +580,7 @@ func TestInterleaveShutdownRacingGetPut(t *testing.T) {
 					_, err := q.TryGet()
 					is.Equal(err, ErrShutdown)
 					is.Equal(q.Unfinished(), 0) // nothing lost, nothing counted twice
-					is.True(ilClosed(q.Join()))
+					is.True(isClosed(q.Join()))
 				})
 			})
 		}

@@ -267,7 +267,7 @@ func fuzzLock(t *testing.T, ops []byte) {
 				continue
 			}
 			log = append(log, fmt.Sprintf("release(%s)", name(h)))
-			msg := fzPanic(h.rel)
+			msg := panicText(h.rel)
 			if h.state == lkReleased {
 				if !strings.HasPrefix(msg, "chans: ") {
 					fail("second release of %s: panic %q, want one starting with \"chans: \"", name(h), msg)

@@ -237,7 +237,7 @@ func fuzzMailbox(t *testing.T, ops []byte) {
 			}
 			switch h.state {
 			case mbfQueued:
-				if v, ok, ready := mailboxPoll(h.ch); ready {
+				if v, ok, ready := recvNow(h.ch); ready {
 					fail("h%d queued, but its channel yields %#x, %v", i, v, ok)
 				}
 			case mbfGranted:
@@ -245,7 +245,7 @@ func fuzzMailbox(t *testing.T, ops []byte) {
 					fail("h%d granted %#x, but its channel is empty", i, h.msg)
 				}
 			default:
-				if v, ok, ready := mailboxPoll(h.ch); !ready || ok {
+				if v, ok, ready := recvNow(h.ch); !ready || ok {
 					fail("h%d should be closed and empty: %#x, %v, %v", i, v, ok, ready)
 				}
 			}
@@ -379,7 +379,7 @@ func fuzzMailbox(t *testing.T, ops []byte) {
 			}
 			log = append(log, fmt.Sprintf("recv(h%d)", k))
 			settle() // takes back what a bare cancel left out
-			v, ok, ready := mailboxPoll(h.ch)
+			v, ok, ready := recvNow(h.ch)
 			switch h.state {
 			case mbfQueued:
 				if ready {

@@ -13,17 +13,6 @@ import (
 	"github.com/matryer/is"
 )
 
-// mailboxPoll reports whether ch can be received from without blocking, and what
-// a receive yields then. Only for channels nobody else receives from.
-func mailboxPoll[T any](ch <-chan T) (v T, ok, isReady bool) {
-	select {
-	case v, ok = <-ch:
-		return v, ok, true
-	default:
-		return v, false, false
-	}
-}
-
 func mailboxPrefix(p string) func(string) bool {
 	return func(s string) bool { return strings.HasPrefix(s, p) }
 }
@@ -73,7 +62,7 @@ func TestMailboxWaiterTakesOnlyWhatItAccepts(t *testing.T) {
 	quit := b.Receive(context.Background(), mailboxPrefix("quit"))
 	b.Send("print 1")
 	b.Send("print 2")
-	_, _, isReady := mailboxPoll(quit)
+	_, _, isReady := recvNow(quit)
 	is.True(!isReady) // deferred, not handed over
 	is.Equal(b.Len(), 2)
 	b.Send("quit")
@@ -137,7 +126,7 @@ func TestMailboxCancelQueued(t *testing.T) {
 		is.Equal(b.String(), "Mailbox(len=0, waiters=1)")
 		cancel()
 		synctest.Wait()
-		_, ok, isReady := mailboxPoll(ch)
+		_, ok, isReady := recvNow(ch)
 		is.True(isReady && !ok) // closed promptly, without a message
 		is.Equal(b.String(), "Mailbox(len=0, waiters=0)")
 		b.Send(7)
@@ -202,7 +191,7 @@ func TestMailboxReclaimGoesToNextAcceptingWaiter(t *testing.T) {
 		v, ok := <-anyMsg // onlyB refuses "a", so it skips to anyMsg
 		is.True(ok)
 		is.Equal(v, "a")
-		_, _, isReady := mailboxPoll(onlyB)
+		_, _, isReady := recvNow(onlyB)
 		is.True(!isReady)
 		b.Send("b")
 		v, ok = <-onlyB
@@ -223,7 +212,7 @@ func TestMailboxReclaimRefusedByAllIsStored(t *testing.T) {
 		_, ok := <-first
 		is.True(!ok)
 		is.Equal(b.Len(), 1)
-		_, _, isReady := mailboxPoll(onlyB)
+		_, _, isReady := recvNow(onlyB)
 		is.True(!isReady)
 		b.Send("b")
 		v := <-onlyB

@@ -116,7 +116,7 @@ func TestMisusePanics(t *testing.T) {
 			q.TaskDone()
 			return q.TaskDone, func(is *is.I) {
 				is.Equal(q.Unfinished(), 0)
-				is.True(ilClosed(q.Join()))
+				is.True(isClosed(q.Join()))
 				is.NoErr(q.TryPut(2))
 				is.Equal(q.Unfinished(), 1)
 			}
@@ -147,7 +147,7 @@ func TestMisusePanics(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			is := is.New(t)
 			misuse, after := c.misuse(t)
-			msg := fzPanic(misuse)
+			msg := panicText(misuse)
 			is.True(strings.HasPrefix(msg, "chans: ")) // panics, and says who
 			if after != nil {
 				after(is)

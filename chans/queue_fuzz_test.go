@@ -314,7 +314,7 @@ func fuzzQueue(t *testing.T, o queueOrder, maxsize int, ops []byte) {
 			log = append(log, fmt.Sprintf("recv(h%d)", k))
 			synctest.Wait() // let AfterFuncs close what they close
 			if h.put {
-				err, ok, recv := queueTryRecv(h.errCh)
+				err, ok, recv := recvNow(h.errCh)
 				switch h.state {
 				case qQueued:
 					if recv {
@@ -332,7 +332,7 @@ func fuzzQueue(t *testing.T, o queueOrder, maxsize int, ops []byte) {
 				}
 				continue
 			}
-			v, ok, recv := queueTryRecv(h.itemCh)
+			v, ok, recv := recvNow(h.itemCh)
 			switch h.state {
 			case qQueued:
 				if recv {
@@ -350,7 +350,7 @@ func fuzzQueue(t *testing.T, o queueOrder, maxsize int, ops []byte) {
 			}
 		case 11: // TaskDone
 			log = append(log, "TaskDone")
-			msg := queuePanics(q.TaskDone)
+			msg := panicText(q.TaskDone)
 			if m.unfinished == 0 {
 				if !strings.HasPrefix(msg, "chans: ") {
 					fail("TaskDone with no task: panic %q", msg)
@@ -387,7 +387,7 @@ func fuzzQueue(t *testing.T, o queueOrder, maxsize int, ops []byte) {
 			if q.Unfinished() != m.unfinished {
 				fail("Unfinished = %d, want %d", q.Unfinished(), m.unfinished)
 			}
-			if _, _, joined := queueTryRecv(q.Join()); joined != (m.unfinished == 0) {
+			if _, _, joined := recvNow(q.Join()); joined != (m.unfinished == 0) {
 				fail("Join closed: %v, unfinished %d", joined, m.unfinished)
 			}
 		case 14: // range over All and break after k items, or at the end

@@ -35,28 +35,6 @@ var queueKinds = []struct {
 	{"prio", func(m int) *Queue[int] { return NewPriorityQueue(m, lessInt) }},
 }
 
-// queueTryRecv receives from ch if that would not block. done is false when
-// ch is open and empty; otherwise v and ok are those of the receive.
-func queueTryRecv[T any](ch <-chan T) (v T, ok, done bool) {
-	select {
-	case v, ok = <-ch:
-		return v, ok, true
-	default:
-		return v, false, false
-	}
-}
-
-// queuePanics runs f and returns the message it panicked with ("" if none).
-func queuePanics(f func()) (msg string) {
-	defer func() {
-		if r := recover(); r != nil {
-			msg = fmt.Sprint(r)
-		}
-	}()
-	f()
-	return ""
-}
-
 func bg() context.Context { return context.Background() }
 
 // queueWaiting counts the waiters queued in q, dead or alive (as tornado's
@@ -108,23 +86,23 @@ func TestQueueTornadoOrder(t *testing.T) {
 
 func TestQueueTornadoMaxsize(t *testing.T) {
 	is := is.New(t)
-	is.True(strings.HasPrefix(queuePanics(func() { NewQueue[int](-1) }), "chans: "))
+	is.True(strings.HasPrefix(panicText(func() { NewQueue[int](-1) }), "chans: "))
 
 	q := NewQueue[int](2)
 	is.True(q.Empty())
 	is.True(!q.Full())
 	is.Equal(q.Cap(), 2)
-	_, _, done := queueTryRecv(q.Put(bg(), 0))
+	_, _, done := recvNow(q.Put(bg(), 0))
 	is.True(done)
-	_, _, done = queueTryRecv(q.Put(bg(), 1))
+	_, _, done = recvNow(q.Put(bg(), 1))
 	is.True(done)
 	is.True(!q.Empty())
 	is.True(q.Full())
 	put2 := q.Put(bg(), 2)
-	_, _, done = queueTryRecv(put2)
+	_, _, done = recvNow(put2)
 	is.True(!done)
 	is.Equal(<-q.Get(bg()), 0) // make room
-	err, ok, done := queueTryRecv(put2)
+	err, ok, done := recvNow(put2)
 	is.True(done && ok)
 	is.NoErr(err)
 	is.True(!q.Empty())
@@ -253,7 +231,7 @@ func TestQueueTornadoGetClearsTimedOutPutters(t *testing.T) {
 		// Tornado keeps timed-out putters queued until the next get; here
 		// their ctx's end removes them at once.
 		is.Equal(queueWaiting(q).putters, 1)
-		_, _, done := queueTryRecv(put)
+		_, _, done := recvNow(put)
 		is.True(!done) // the final waiter is still active
 		q.Put(bg(), 11)
 		is.Equal(<-q.Get(bg()), 0)
@@ -281,7 +259,7 @@ func TestQueueTornadoGetClearsTimedOutGetters(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		synctest.Wait()
 		is.Equal(queueWaiting(&q).getters, 1)
-		_, _, done := queueTryRecv(get)
+		_, _, done := recvNow(get)
 		is.True(!done) // the final waiter is still active
 		q.Get(bg())
 		is.Equal(queueWaiting(&q).getters, 2)
@@ -343,11 +321,11 @@ func TestQueueTornadoNonblockingPutWithGetters(t *testing.T) {
 	var q Queue[int]
 	get0, get1 := q.Get(bg()), q.Get(bg())
 	is.NoErr(q.TryPut(0))
-	v, ok, done := queueTryRecv(get0)
+	v, ok, done := recvNow(get0)
 	is.True(done && ok)
 	is.Equal(v, 0)
 	is.NoErr(q.TryPut(1))
-	v, ok, done = queueTryRecv(get1)
+	v, ok, done = recvNow(get1)
 	is.True(done && ok)
 	is.Equal(v, 1)
 	is.Equal(q.Len(), 0)
@@ -362,7 +340,7 @@ func TestQueueTornadoBlockingPutWait(t *testing.T) {
 		go func() { time.Sleep(20 * time.Millisecond); <-q.Get(bg()) }()
 		puts := []<-chan error{q.Put(bg(), 0), q.Put(bg(), 1)}
 		for _, p := range puts {
-			_, _, done := queueTryRecv(p)
+			_, _, done := recvNow(p)
 			is.True(!done)
 		}
 		for _, p := range puts {
@@ -421,7 +399,7 @@ func TestQueueTornadoPutClearsTimedOutPutters(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		synctest.Wait()
 		is.Equal(queueWaiting(q).putters, 1)
-		_, _, done := queueTryRecv(put)
+		_, _, done := recvNow(put)
 		is.True(!done)
 		q.Put(bg(), 11)
 		is.Equal(queueWaiting(q).putters, 2)
@@ -447,7 +425,7 @@ func TestQueueTornadoPutClearsTimedOutGetters(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		synctest.Wait()
 		is.Equal(queueWaiting(&q).getters, 2)
-		_, _, done := queueTryRecv(get)
+		_, _, done := recvNow(get)
 		is.True(!done)
 		q.Put(bg(), 0)
 		is.Equal(queueWaiting(&q).getters, 1)
@@ -479,7 +457,7 @@ func TestQueueTornadoFloatMaxsize(t *testing.T) {
 
 	is.NoErr(<-q.Put(bg(), 2))
 	put := q.Put(bg(), 3)
-	_, _, done := queueTryRecv(put)
+	_, _, done := recvNow(put)
 	is.True(!done)
 	is.Equal(<-q.Get(bg()), 1)
 	is.NoErr(<-put)
@@ -493,7 +471,7 @@ func TestQueueTornadoTaskDoneUnderflow(t *testing.T) {
 		t.Run(k.name, func(t *testing.T) {
 			is := is.New(t)
 			q := k.new(0)
-			is.True(strings.HasPrefix(queuePanics(q.TaskDone), "chans: "))
+			is.True(strings.HasPrefix(panicText(q.TaskDone), "chans: "))
 			is.Equal(q.Unfinished(), 0)
 		})
 	}
@@ -537,13 +515,13 @@ func TestQueueTornadoTaskDoneDelay(t *testing.T) {
 			q := k.new(0)
 			is.NoErr(q.TryPut(0))
 			join := q.Join()
-			_, _, done := queueTryRecv(join)
+			_, _, done := recvNow(join)
 			is.True(!done)
 			<-q.Get(bg())
-			_, _, done = queueTryRecv(join)
+			_, _, done = recvNow(join)
 			is.True(!done)
 			q.TaskDone()
-			_, _, done = queueTryRecv(join)
+			_, _, done = recvNow(join)
 			is.True(done)
 		})
 	}
@@ -555,7 +533,7 @@ func TestQueueTornadoJoinEmptyQueue(t *testing.T) {
 			is := is.New(t)
 			q := k.new(0)
 			for range 2 {
-				_, _, done := queueTryRecv(q.Join())
+				_, _, done := recvNow(q.Join())
 				is.True(done)
 			}
 		})
@@ -713,7 +691,7 @@ func TestQueueToroJoinableQueue(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		is := is.New(t)
 		var q Queue[int]
-		is.True(queuePanics(q.TaskDone) != "")
+		is.True(panicText(q.TaskDone) != "")
 		for range 2 { // done twice, on the same queue
 			var cum atomic.Int64
 			for range 2 {
@@ -739,7 +717,7 @@ func TestQueueToroJoinableQueue(t *testing.T) {
 			<-q.Join() // joining twice works
 			synctest.Wait()
 		}
-		is.True(strings.HasPrefix(queuePanics(q.TaskDone), "chans: "))
+		is.True(strings.HasPrefix(panicText(q.TaskDone), "chans: "))
 	})
 }
 
@@ -881,11 +859,11 @@ func TestQueueToroMaxsize(t *testing.T) {
 		func() { NewLifoQueue[int](-1) },
 		func() { NewPriorityQueue(-1, lessInt) },
 	} {
-		msg := queuePanics(f)
+		msg := panicText(f)
 		is.True(strings.HasPrefix(msg, "chans: "))
 		is.True(strings.HasSuffix(msg, "negative maxsize"))
 	}
-	is.Equal(queuePanics(func() { NewPriorityQueue[int](0, nil) }), "chans: NewPriorityQueue with nil less")
+	is.Equal(panicText(func() { NewPriorityQueue[int](0, nil) }), "chans: NewPriorityQueue with nil less")
 }
 
 func TestQueueToroFull(t *testing.T) {
@@ -987,10 +965,10 @@ func TestQueueToroJoinCallback(t *testing.T) {
 	q.Put(bg(), "foo")
 	join := q.Join()
 	q.TaskDone()
-	_, _, done := queueTryRecv(join)
+	_, _, done := recvNow(join)
 	is.True(!done)
 	q.TaskDone()
-	_, _, done = queueTryRecv(join)
+	_, _, done = recvNow(join)
 	is.True(done)
 }
 
@@ -1028,7 +1006,7 @@ func TestQueueToroJoinClear(t *testing.T) {
 		case <-time.After(100 * time.Millisecond):
 		}
 		q.TaskDone()
-		_, _, done := queueTryRecv(join)
+		_, _, done := recvNow(join)
 		is.True(done)
 		<-q.Join()
 	})
@@ -1077,7 +1055,7 @@ func TestQueueGetGivesBackToNextGetter(t *testing.T) {
 		synctest.Wait()
 		_, ok := <-g1
 		is.True(!ok)
-		v, ok, done := queueTryRecv(g2)
+		v, ok, done := recvNow(g2)
 		is.True(done && ok)
 		is.Equal(v, 7)
 		is.Equal(q.Len(), 0)
@@ -1106,7 +1084,7 @@ func TestQueueGiveBackOverCapacity(t *testing.T) {
 		put3 := q.Put(bg(), 3)
 		v, _ := q.TryGet() // over Cap: frees no real slot
 		is.Equal(v, 1)
-		_, _, done := queueTryRecv(put3)
+		_, _, done := recvNow(put3)
 		is.True(!done)
 		v, _ = q.TryGet() // now it does: 3 goes in behind 2
 		is.Equal(v, 2)
@@ -1283,10 +1261,10 @@ func TestQueueShutdownImmediate(t *testing.T) {
 		is.Equal(<-put, ErrShutdown)
 		is.Equal(q.Len(), 0)
 		is.Equal(q.Unfinished(), 1) // the item held by a getter
-		_, _, done := queueTryRecv(join)
+		_, _, done := recvNow(join)
 		is.True(!done)
 		q.TaskDone()
-		_, _, done = queueTryRecv(join)
+		_, _, done = recvNow(join)
 		is.True(done)
 		_, err := q.TryGet()
 		is.Equal(err, ErrShutdown)
@@ -1310,7 +1288,7 @@ func TestQueueShutdownGiveBack(t *testing.T) {
 				synctest.Wait()
 				_, ok := <-get
 				is.True(!ok)
-				_, _, done := queueTryRecv(join)
+				_, _, done := recvNow(join)
 				if immediate {
 					is.Equal(q.Len(), 0)
 					is.Equal(q.Unfinished(), 0)
@@ -1342,7 +1320,7 @@ func TestQueueShutdownImmediateJoinAfterGiveBack(t *testing.T) {
 		q.Shutdown(true)
 		cancel()
 		synctest.Wait()
-		_, _, done := queueTryRecv(join)
+		_, _, done := recvNow(join)
 		is.True(done)
 		_, ok := <-get
 		is.True(!ok)
@@ -1363,9 +1341,9 @@ func TestQueueShutdownImmediateJoin(t *testing.T) {
 	q.Shutdown(true) // drops what Shutdown(false) left
 	is.Equal(q.Len(), 0)
 	is.Equal(q.Unfinished(), 0)
-	_, _, done := queueTryRecv(join)
+	_, _, done := recvNow(join)
 	is.True(done)
-	is.True(queuePanics(q.TaskDone) != "")
+	is.True(panicText(q.TaskDone) != "")
 }
 
 // ---- All
@@ -1639,7 +1617,7 @@ func queueHammer(t *testing.T, q *Queue[int], producers, consumers, perProducer 
 	is.Equal(int64(got+lost)+refused.Load(), int64(n))
 	is.Equal(q.Len(), 0)
 	is.Equal(q.Unfinished(), 0)
-	_, _, done := queueTryRecv(q.Join())
+	_, _, done := recvNow(q.Join())
 	is.True(done)
 	t.Logf("%d received, %d dropped by Shutdown(true), %d refused", got, lost, refused.Load())
 }

@@ -101,7 +101,7 @@ func fuzzSignal(t *testing.T, ops []byte) {
 		for i, h := range hs {
 			switch h.state {
 			case sgfQueued:
-				if v, ok, ready := signalPoll(h.ch); ready {
+				if v, ok, ready := recvNow(h.ch); ready {
 					fail("h%d waits, but its channel yields %d, %v", i, v, ok)
 				}
 			case sgfDelivered:
@@ -109,7 +109,7 @@ func fuzzSignal(t *testing.T, ops []byte) {
 					fail("h%d was sent %d, but its channel is empty", i, h.v)
 				}
 			default:
-				if v, ok, ready := signalPoll(h.ch); !ready || ok {
+				if v, ok, ready := recvNow(h.ch); !ready || ok {
 					fail("h%d should be closed and empty: %d, %v, %v", i, v, ok, ready)
 				}
 			}
@@ -178,7 +178,7 @@ func fuzzSignal(t *testing.T, ops []byte) {
 			h := hs[k]
 			log = append(log, fmt.Sprintf("recv(h%d)", k))
 			synctest.Wait() // let a bare cancel's AfterFunc close the channel
-			v, ok, ready := signalPoll(h.ch)
+			v, ok, ready := recvNow(h.ch)
 			switch h.state {
 			case sgfQueued:
 				if ready {

@@ -9,17 +9,6 @@ import (
 	"github.com/matryer/is"
 )
 
-// signalPoll receives from ch if that does not block; isReady says whether
-// it did.
-func signalPoll[T any](ch <-chan T) (v T, ok, isReady bool) {
-	select {
-	case v, ok = <-ch:
-		return v, ok, true
-	default:
-		return v, false, false
-	}
-}
-
 func TestSignalBroadcast(t *testing.T) {
 	is := is.New(t)
 	var s Signal[int]
@@ -45,7 +34,7 @@ func TestSignalDropsWithoutWaiter(t *testing.T) {
 	var s Signal[int]
 	s.Emit(1) // nobody waits: dropped
 	ch := s.Next(context.Background())
-	_, _, isReady := signalPoll(ch)
+	_, _, isReady := recvNow(ch)
 	is.True(!isReady)
 	s.Emit(2)
 	v, ok := <-ch
@@ -75,7 +64,7 @@ func TestSignalCancel(t *testing.T) {
 		stays := s.Next(context.Background())
 		cancel()
 		synctest.Wait()
-		_, ok, isReady := signalPoll(gone)
+		_, ok, isReady := recvNow(gone)
 		is.True(isReady && !ok) // closed promptly, empty
 		is.Equal(s.String(), "Signal(waiters=1)")
 		s.Emit(3)
@@ -150,7 +139,7 @@ func TestSignalHammer(t *testing.T) {
 		synctest.Wait()
 		got := 0
 		for _, w := range waits {
-			v, ok, isReady := signalPoll(w.ch)
+			v, ok, isReady := recvNow(w.ch)
 			is.True(isReady) // every channel is settled
 			switch {
 			case w.early || w.after == emitted:
