@@ -75,6 +75,23 @@ const (
 	ctxEndRecv             // the caller receives at once, racing the AfterFunc; an odd next arg yields to it first
 )
 
+// ctxEndName names a ctxEnd* value for a failing case's log.
+func ctxEndName(how int) string {
+	return [...]string{"afterfunc", "call", "next", "recv"}[how]
+}
+
+// recvRacing is ctxEndRecv's receive, right after the cancel: for a queued
+// waiter it waits for the AfterFunc to close the channel; for a granted one
+// it races the take-back for the value. The receive nearly always wins
+// unless it first yields to the AfterFunc, so the input says whether it does.
+func recvRacing[T any](o *fzOps, ch <-chan T) (T, bool) {
+	if o.next(2) == 1 {
+		runtime.Gosched()
+	}
+	v, ok := <-ch
+	return v, ok
+}
+
 // cdHandle is one Wait and where the model says it stands.
 type cdHandle struct {
 	ch        <-chan struct{}
@@ -275,18 +292,10 @@ func fuzzCondition(t *testing.T, ops []byte) {
 				continue
 			}
 			how := o.next(4)
-			log = append(log, fmt.Sprintf("cancel(%s, %s)", name(h), [...]string{"afterfunc", "call", "next", "recv"}[how]))
+			log = append(log, fmt.Sprintf("cancel(%s, %s)", name(h), ctxEndName(how)))
 			h.cancel()
 			if how == ctxEndRecv {
-				// A queued waiter's channel is closed by the AfterFunc (this
-				// receive waits for it); a notified one is closed already and
-				// the receive and the take-back race for the value. The
-				// receive nearly always wins unless it first yields to the
-				// AfterFunc, so the input says whether it does.
-				if o.next(2) == 1 {
-					runtime.Gosched()
-				}
-				_, ok := <-h.ch
+				_, ok := recvRacing(o, h.ch)
 				switch {
 				case h.state == cdNotified && ok, h.state == cdFinal && ok:
 					h.state, h.cancelled = cdReceived, true

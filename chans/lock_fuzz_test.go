@@ -3,7 +3,6 @@ package chans
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -286,18 +285,12 @@ func fuzzLock(t *testing.T, ops []byte) {
 				continue
 			}
 			how := o.next(4)
-			log = append(log, fmt.Sprintf("cancel(%s, %s)", name(h), [...]string{"afterfunc", "call", "next", "recv"}[how]))
+			log = append(log, fmt.Sprintf("cancel(%s, %s)", name(h), ctxEndName(how)))
 			h.cancel()
 			if how == ctxEndRecv {
-				// Queued: the AfterFunc closes the channel (this receive
-				// waits for it). Granted: the receive races the take-back
-				// (the AfterFunc's, or none before the next call for a
-				// fast-path grant, which then stays the caller's). The input
-				// says whether the receive first yields to the AfterFunc.
-				if o.next(2) == 1 {
-					runtime.Gosched()
-				}
-				rel, ok := <-h.ch
+				// A fast-path grant has no AfterFunc: nothing takes it back
+				// before the next call, so the receive keeps it.
+				rel, ok := recvRacing(o, h.ch)
 				switch {
 				case h.state == lkGranted && ok:
 					h.state, h.rel, h.cancelled = lkHeld, rel, true
