@@ -2,7 +2,11 @@ module github.com/turnstile-go/turnstile/analysis
 
 go 1.25.0
 
-require golang.org/x/tools v0.49.0
+require (
+	github.com/matryer/is v1.4.1
+	go.uber.org/goleak v1.3.0
+	golang.org/x/tools v0.49.0
+)
 
 require (
 	golang.org/x/mod v0.39.0 // indirect
