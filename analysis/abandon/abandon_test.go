@@ -19,7 +19,8 @@ import (
 //   - directive: //abandon:ok;
 //   - mainpkg: returning from main.main;
 //   - readme/...: the README's snippets, verbatim, which must pass clean
-//     (TestREADME checks that they still match the README).
+//     (TestREADME checks that they still match the README);
+//   - docs: the examples of analysis/README.md, verbatim.
 //
 // testdata is a workspace (go.work) of a user module that imports the real
 // turnstile module from the repository, and a small engine module under
@@ -28,5 +29,5 @@ import (
 // the packages (loading is most of the cost).
 func TestAnalyzer(t *testing.T) {
 	analysistest.Run(t, analysistest.TestData(), abandon.Analyzer,
-		"./waits", "./drops", "./grants", "./tests", "./directive", "./mainpkg", "./readme/...")
+		"./waits", "./drops", "./grants", "./tests", "./directive", "./mainpkg", "./readme/...", "./docs")
 }

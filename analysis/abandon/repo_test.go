@@ -154,25 +154,35 @@ func TestRepository(t *testing.T) {
 // Every Go snippet of the README is checked: it appears, line for line, in
 // code the analyzer checks in full (a non-test file or an Example of one of
 // the repository's modules, or the verbatim copies in testdata/readme), so
-// TestRepository and TestREADMESnippets cover it. A snippet that is in
-// neither fails here with its line in the README.
+// TestRepository and TestAnalyzer cover it. A snippet that is in neither
+// fails here with its line in the README. The examples of this module's
+// README must match testdata/docs, where TestAnalyzer checks what is said
+// about each.
 func TestREADME(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sources []source
+	var repo []source
 	for _, dir := range append(modules(t), filepath.Join("testdata", "readme")) {
-		sources = append(sources, checkedSources(t, dir)...)
+		repo = append(repo, checkedSources(t, dir)...)
 	}
-	snippets := goSnippets(readme)
-	if len(snippets) == 0 {
-		t.Fatal("no ```go snippets in README.md")
-	}
-	for _, s := range snippets {
-		if !found(s.lines, sources) {
-			t.Errorf("README.md:%d: snippet not found in any Example, non-test file or testdata/readme:\n%s",
-				s.line, strings.Join(s.lines, "\n"))
+	for _, c := range []struct {
+		readme  string
+		sources []source
+	}{
+		{filepath.Join(repoRoot, "README.md"), repo},
+		{filepath.Join("..", "README.md"), checkedSources(t, filepath.Join("testdata", "docs"))},
+	} {
+		md, err := os.ReadFile(c.readme)
+		if err != nil {
+			t.Fatal(err)
+		}
+		snippets := goSnippets(md)
+		if len(snippets) == 0 {
+			t.Fatalf("no ```go snippets in %s", c.readme)
+		}
+		for _, s := range snippets {
+			if !found(s.lines, c.sources) {
+				t.Errorf("%s:%d: snippet not found in code the analyzer checks in full:\n%s",
+					c.readme, s.line, strings.Join(s.lines, "\n"))
+			}
 		}
 	}
 }
