@@ -24,8 +24,8 @@ func (f *fn) grant(s ast.Node) {
 	switch s := s.(type) {
 	case *ast.ExprStmt:
 		// <-l.Acquire(ctx), or l.TryAcquire(), as a statement.
-		if d, ok := f.grantFrom(s.X, -1); ok {
-			f.c.report(s.X, nil, "the %s from %s is dropped, so it is never released", d.what, d.from)
+		if o, ok := f.obtains(s.X, -1); ok {
+			f.c.report(s.X, nil, "the %s from %s is dropped, so it is never released", o.what, o.from)
 		}
 		return
 	case *ast.AssignStmt:
@@ -44,17 +44,16 @@ func (f *fn) grant(s ast.Node) {
 	if len(rhs) != 1 {
 		return
 	}
-	d, ok := f.grantFrom(rhs[0], len(lhs))
+	o, ok := f.obtains(rhs[0], len(lhs))
 	if !ok {
 		return
 	}
-	d.stmt = s
-	d.target = lhs[d.grantIndex]
-	for _, i := range d.okIndexes {
+	d := grantDef{stmt: s, target: lhs[o.grant], from: o.from, what: o.what}
+	for _, i := range o.oks {
 		d.oks = append(d.oks, lhs[i])
 	}
-	if d.errIndex >= 0 {
-		d.err = lhs[d.errIndex]
+	if o.err >= 0 {
+		d.err = lhs[o.err]
 	}
 	if isBlank(d.target) {
 		f.c.report(d.target, nil, "the %s from %s is dropped, so it is never released", d.what, d.from)
@@ -64,45 +63,45 @@ func (f *fn) grant(s ast.Node) {
 	if v == nil || !f.declaredIn(v) {
 		return // stored in a field, an element or an outer variable: passed on
 	}
-	f.released(d.grantDef, v)
+	f.released(d, v)
 }
 
-// grantFound is a grantDef with the result positions it came from.
-type grantFound struct {
-	grantDef
-	grantIndex, errIndex int
-	okIndexes            []int
+// obtained says where, among the values of an expression, a grant is, and
+// which values tell whether it was obtained.
+type obtained struct {
+	grant int   // the grant's index
+	oks   []int // the bools' indexes: any false, nothing obtained
+	err   int   // the error's index, or -1: non-nil, nothing obtained
+	from  string
+	what  string
 }
 
-// grantFrom reports whether e, assigned to n variables (-1: a statement),
-// yields a grant:
-// a receive from a wait whose element is a grant, or a call that returns
-// one.
-func (f *fn) grantFrom(e ast.Expr, n int) (grantFound, bool) {
+// obtains reports whether e, assigned to n variables (-1: e is a
+// statement), yields a grant: a receive from a wait whose element is a
+// grant, or a call that returns one.
+func (f *fn) obtains(e ast.Expr, n int) (obtained, bool) {
 	info := f.c.pass.TypesInfo
 	if x := recvOperand(e); x != nil {
 		w := f.waitOf(x)
 		if w == nil || !isRelease(w.elem) || n > 2 {
-			return grantFound{}, false
+			return obtained{}, false
 		}
-		g := grantFound{grantIndex: 0, errIndex: -1}
+		o := obtained{grant: 0, err: -1, from: w.name, what: grantName(w.elem)}
 		if n == 2 {
-			g.okIndexes = []int{1}
+			o.oks = []int{1}
 		}
-		g.from, g.what = w.name, grantName(w.elem)
-		return g, true
+		return o, true
 	}
 	call, ok := ast.Unparen(e).(*ast.CallExpr)
 	if !ok {
-		return grantFound{}, false
+		return obtained{}, false
 	}
 	src, ok := asGrantSource(info, call)
 	if !ok || n >= 0 && len(results(info, call)) != n {
-		return grantFound{}, false
+		return obtained{}, false
 	}
-	g := grantFound{grantIndex: src.grant, okIndexes: src.oks, errIndex: src.err}
-	g.from, g.what = calleeName(call), grantName(results(info, call)[src.grant])
-	return g, true
+	return obtained{grant: src.grant, oks: src.oks, err: src.err,
+		from: calleeName(call), what: grantName(results(info, call)[src.grant])}, true
 }
 
 func grantName(t types.Type) string {

@@ -7,7 +7,8 @@
 //	go install github.com/turnstile-go/turnstile/analysis/cmd/turnstilevet@latest
 //	turnstilevet ./...
 //
-// or through go vet, which runs it beside vet's own checks' build cache:
+// or through go vet, which then runs it instead of vet's own analyzers, per
+// package and cached like a build:
 //
 //	go vet -vettool=$(go env GOPATH)/bin/turnstilevet ./...
 //
