@@ -142,7 +142,8 @@ func TestRepository(t *testing.T) {
 		t.Skip("vets every module of the repository")
 	}
 	for _, dir := range modules(t) {
-		t.Run(dir, func(t *testing.T) {
+		name, _ := filepath.Rel(repoRoot, dir)
+		t.Run(name, func(t *testing.T) {
 			out, code := run(t, dir, []string{"GOWORK=off"}, "go", "vet", "-vettool="+tool(t), "./...")
 			if code != 0 || out != "" {
 				t.Errorf("go vet -vettool=turnstilevet ./... in %s: exit %d\n%s", dir, code, out)
