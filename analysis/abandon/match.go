@@ -18,6 +18,13 @@ func inModule(path string) bool {
 	return strings.HasPrefix(path, module+"/")
 }
 
+// isAPI reports whether fn is an exported function or method of a turnstile
+// package: what users call. The packages' own unexported helpers move grants
+// around on purpose and are not checked.
+func isAPI(fn *types.Func) bool {
+	return fn != nil && fn.Pkg() != nil && fn.Exported() && inModule(fn.Pkg().Path())
+}
+
 // isSelectx reports whether path is package selectx (or below it), whose
 // operations cancel what they abandon and so are never a wait to check.
 func isSelectx(path string) bool {
@@ -77,7 +84,7 @@ type wait struct {
 // asWait returns the wait that call is, or nil.
 func asWait(info *types.Info, call *ast.CallExpr) *wait {
 	fn := callee(info, call)
-	if fn == nil || fn.Pkg() == nil || !inModule(fn.Pkg().Path()) || isSelectx(fn.Pkg().Path()) || shared[key(fn)] {
+	if !isAPI(fn) || isSelectx(fn.Pkg().Path()) || shared[key(fn)] {
 		return nil
 	}
 	ch, ok := types.Unalias(info.TypeOf(call)).(*types.Chan)
@@ -123,7 +130,13 @@ func isRelease(t types.Type) bool {
 		return isNamed(p.Elem(), module+"/dist", "Grant")
 	}
 	n, ok := t.(*types.Named)
-	if !ok || n.Obj().Name() != "Release" || n.Obj().Pkg() == nil || !inModule(n.Obj().Pkg().Path()) {
+	if !ok || n.Obj().Pkg() == nil || !inModule(n.Obj().Pkg().Path()) {
+		return false
+	}
+	if n.Obj().Name() == "Guard" { // chans.Guard, a hold as a value: its Release method gives it back
+		return true
+	}
+	if n.Obj().Name() != "Release" {
 		return false
 	}
 	_, isFunc := n.Underlying().(*types.Signature)
@@ -174,7 +187,7 @@ type grantSource struct {
 // method (selectx included) that returns exactly one grant.
 func asGrantSource(info *types.Info, call *ast.CallExpr) (grantSource, bool) {
 	fn := callee(info, call)
-	if fn == nil || fn.Pkg() == nil || !inModule(fn.Pkg().Path()) {
+	if !isAPI(fn) {
 		return grantSource{}, false
 	}
 	s := grantSource{grant: -1, err: -1}
