@@ -63,10 +63,10 @@ import (
 // [the Go memory model]: https://go.dev/ref/mem
 type Mailbox[M any] struct {
 	mu     sync.Mutex
-	msgs   store[M] // messages nobody has taken, oldest first
-	seq    int      // sequence number of the next message sent
-	back   []int    // sequence numbers of messages reclaim put back; see dispatch
-	q      waitq[M] // receivers; a waiter's n is the sequence number of its grant
+	msgs   store[M]                   // messages nobody has taken, oldest first
+	seq    int                        // sequence number of the next message sent
+	back   []int                      // sequence numbers of messages reclaim put back; see dispatch
+	q      waitq[M]                   // receivers; a waiter's n is the sequence number of its grant
 	panics map[*waiter[M]]*PanicError // why failed receivers were failed, for ReceiveWait and selectx
 	lost   any                        // the last panic of an accept absorbed in a goroutine of the library's own
 }

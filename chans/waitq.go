@@ -782,9 +782,20 @@ func (w *waiter[T]) Withdraw() {
 		q.leave(w)
 		q.o.dispatch()
 	case granted:
-		if q.takeBack(w) {
-			q.o.dispatch()
-		}
+		// Whether the grant came back or was received, others may now
+		// go on (see Received).
+		q.takeBack(w)
+		q.o.dispatch()
+	}
+}
+
+func (w *waiter[T]) Received() {
+	q := w.q
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if w.state == granted {
+		q.forget(w)
+		q.o.dispatch()
 	}
 }
 

@@ -38,6 +38,12 @@ type Waiter interface {
 	// value, and a grant that was not received goes back to the primitive.
 	// A grant already received stays the receiver's.
 	Withdraw()
+	// Received tells the primitive that the chooser received the waiter's
+	// value, which is then the receiver's for good. Without it, the
+	// primitive would learn of the receipt only at its next call, which
+	// may keep others waiting (a getter of a shut down Queue waits while an
+	// item is on its way to another).
+	Received()
 	// Chan returns the waiter's channel, as the op returned it, so the
 	// chooser can tell an op that chans serves from one that only called
 	// into chans on the way.
@@ -100,6 +106,21 @@ func (c *Ctx) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.ws)
+}
+
+// Find returns the waiter registered at index from or later whose channel is
+// ch, or nil: the waiter that serves an op, if chans serves it. An op that
+// only called into chans on its way to a channel of its own is served by
+// nobody here.
+func (c *Ctx) Find(from int, ch any) Waiter {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, w := range c.ws[min(from, len(c.ws)):] {
+		if w.Chan() == ch {
+			return w
+		}
+	}
+	return nil
 }
 
 // At returns the i'th registered waiter.
