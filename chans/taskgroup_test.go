@@ -431,7 +431,7 @@ func TestTaskGroupCancel(t *testing.T) {
 		is.True(!ok)
 		<-tg.Wait()
 		_, err := r0.TryGet()
-		is.True(errors.Is(err, context.Canceled)) // the task saw the cancel...
+		is.True(errors.Is(err, context.Canceled))      // the task saw the cancel...
 		is.True(errors.Is(tg.Err(), context.Canceled)) // ...and returned it: its failure
 		r := tg.Go(gt.task(2))
 		_, err = r.TryGet()
