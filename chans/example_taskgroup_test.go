@@ -77,6 +77,7 @@ func ExampleTaskGroup_Start() {
 
 	// The only slot is taken: this start waits, and gives up.
 	giveUp, cancel := context.WithCancel(ctx)
+	defer cancel()
 	ch := g.Start(giveUp, func(context.Context) (int, error) { return 2, nil })
 	select {
 	case <-ch:
