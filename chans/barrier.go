@@ -161,4 +161,4 @@ func (b *Barrier) letGo() {
 // A Barrier's grants are final, so nothing is ever reclaimed, and a waiter
 // that leaves never completes a round: only an arrival trips the barrier.
 func (b *Barrier) reclaim(*waiter[int], int) {}
-func (b *Barrier) dispatch()                {}
+func (b *Barrier) dispatch()                 {}

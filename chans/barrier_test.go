@@ -60,7 +60,7 @@ func TestBarrierEndedWaiterNotCounted(t *testing.T) {
 	c := &endedCtx{Context: context.Background(), done: make(chan struct{})}
 	defer close(c.done)
 	w1 := b.Wait(t.Context())
-	ghost := b.Wait(c) // behind w1, where no sweep of the head finds it
+	ghost := b.Wait(c)  // behind w1, where no sweep of the head finds it
 	c.ended.Store(true) // ended, AfterFunc not run
 	w2 := b.Wait(t.Context())
 	_, _, ready := recvNow(w2)
