@@ -3,19 +3,20 @@
 // by content, and prints a summary. It is a fan-out/fan-in pipeline built
 // from chans' pipeline stages:
 //
-//		walk(tree 1) ─┐
-//		walk(tree 2) ─┼─▶ paths ──▶ hash ×N ──▶ sums ──▶ aggregate
-//		walk(tree …) ─┘  (Queue)   (Stage)     (Queue)    (Sink)
+//	walk(tree 1) ─┐
+//	walk(tree 2) ─┼─▶ paths ──▶ hash ×N ──▶ sums ──▶ aggregate
+//	walk(tree …) ─┘  (Queue)   (Stage)     (Queue)    (Sink)
 //
-//	  - One chans.Source per tree walks it and puts the paths of its files
-//	    into one bounded queue (fan-in); the queue is shut down when the last
-//	    walk is done.
-//	  - A chans.Stage with -workers workers takes paths, hashes the files and
-//	    puts their sums into a second bounded queue (fan-out). The bounds are
-//	    the backpressure: when hashing lags, the walks wait, and memory stays
-//	    flat however large the trees.
-//	  - A chans.Sink aggregates the sums. When it has drained the last one,
-//	    the pipeline is done.
+// The parts:
+//   - One chans.Source per tree walks it and puts the paths of its files
+//     into one bounded queue (fan-in); the queue is shut down when the last
+//     walk is done.
+//   - A chans.Stage with -workers workers takes paths, hashes the files and
+//     puts their sums into a second bounded queue (fan-out). The bounds are
+//     the backpressure: when hashing lags, the walks wait, and memory stays
+//     flat however large the trees.
+//   - A chans.Sink aggregates the sums. When it has drained the last one,
+//     the pipeline is done.
 //
 // A file that cannot be read is reported in the summary and skipped; with
 // -strict it is a failure instead, which cancels the whole pipeline at once.
