@@ -139,7 +139,7 @@ func Source[T any](p *Pipeline, out *Queue[T], items iter.Seq[T]) {
 		go func() {
 			defer p.finished(pq)
 			for v := range items {
-				if err := <-out.Put(p.srcCtx, v); err != nil {
+				if !give(p.srcCtx, out, v) {
 					return
 				}
 			}
@@ -210,7 +210,7 @@ func Sink[T any](p *Pipeline, in *Queue[T], n int, f func(context.Context, T) er
 			go func() {
 				defer p.finished(nil)
 				for {
-					v, ok := <-in.Get(p.ctx)
+					v, ok := take(p.ctx, in)
 					if !ok {
 						return
 					}
@@ -246,7 +246,7 @@ func (s *stageRun[A, B]) work(ordered bool) {
 		if ordered {
 			s.mu.Lock()
 		}
-		a, ok := <-s.in.Get(ctx)
+		a, ok := take(ctx, s.in)
 		if ordered {
 			if ok {
 				turn, mine = s.last, make(chan struct{})
@@ -270,7 +270,7 @@ func (s *stageRun[A, B]) work(ordered bool) {
 		switch {
 		case err != nil:
 			s.p.fail(err)
-		case ctx.Err() != nil || <-s.out.Put(ctx, b) != nil:
+		case !give(ctx, s.out, b):
 			s.p.drop(1)
 		}
 		if ordered {
@@ -278,6 +278,40 @@ func (s *stageRun[A, B]) work(ordered bool) {
 		}
 		s.in.TaskDone()
 	}
+}
+
+// take returns the next item of q: at once if one is stored (TryGet, which
+// makes no channel and registers nothing, so a busy pipeline allocates
+// nothing per item), else through Get(ctx). Either way FIFO holds, since
+// TryGet never passes a queued getter. A ctx that has ended takes nothing.
+func take[T any](ctx context.Context, q *Queue[T]) (T, bool) {
+	if ctx.Err() == nil {
+		v, err := q.TryGet()
+		if err == nil {
+			return v, true
+		}
+		if err == ErrShutdown {
+			return v, false
+		}
+	}
+	v, ok := <-q.Get(ctx)
+	return v, ok
+}
+
+// give puts v into q: at once if there is room and no putter waits
+// (TryPut), else through Put(ctx). It reports whether q accepted v. A ctx
+// that has ended puts nothing.
+func give[T any](ctx context.Context, q *Queue[T], v T) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	switch q.TryPut(v) {
+	case nil:
+		return true
+	case ErrShutdown:
+		return false
+	}
+	return <-q.Put(ctx, v) == nil
 }
 
 // exit books a worker's end; the stage's last worker finishes it as a

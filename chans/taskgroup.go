@@ -91,6 +91,7 @@ type TaskGroup[T any] struct {
 	limit     int
 	keepGoing bool
 
+	goWaits  int          // Go calls that may be queued on sem with no ctx; see wake
 	tasks    []*Result[T] // every recorded task, in submission order
 	order    []int        // indexes into tasks, in completion order
 	errs     []error      // failures of tasks that ran, in completion order
@@ -111,10 +112,28 @@ func NewTaskGroup[T any](ctx context.Context, limit int, onFailure OnFailure) *T
 	g := &TaskGroup[T]{limit: limit, keepGoing: onFailure == KeepGoing}
 	g.ctx, g.cancel = context.WithCancelCause(ctx)
 	if limit > 0 {
-		g.sem = NewBoundedSemaphore(limit)
+		// Not bounded: wake adds permits to let blocked Go calls out.
+		g.sem = NewSemaphore(limit)
+		context.AfterFunc(g.ctx, g.wake)
 	}
 	g.inited = true
 	return g
+}
+
+// wake runs once, when the group's context ends. Go waits for a slot under
+// a context that cannot end (so that the wait registers nothing: a group's
+// Go calls are its hot path), which leaves wake to let them out: it adds a
+// permit for each Go call that may be queued, and each, seeing the group's
+// context ended, gives its permit back and starts nothing. The permits stay
+// (Value may exceed the limit from then on), which is harmless: nothing
+// starts in a group whose context has ended.
+func (g *TaskGroup[T]) wake() {
+	g.mu.Lock()
+	n := g.goWaits
+	g.mu.Unlock()
+	for range n {
+		g.sem.Release()
+	}
 }
 
 // lock takes g.mu, setting up a zero TaskGroup on first use.
@@ -172,7 +191,7 @@ func (g *TaskGroup[T]) goRecorded(f func(context.Context) (T, error), fs func(co
 	ctx := g.ctx
 	g.active++
 	g.mu.Unlock()
-	rel, err := g.slot(ctx, ctx)
+	rel, err := g.goSlot(ctx)
 	if err != nil {
 		r := new(Result[T])
 		r.Fail(err)
@@ -273,6 +292,33 @@ func (g *TaskGroup[T]) StartWait(ctx context.Context, f func(context.Context) (T
 	return r, nil
 }
 
+// goSlot waits for a slot for Go: under a context that cannot end, so that
+// waiting registers nothing; wake lets it out when gctx ends.
+func (g *TaskGroup[T]) goSlot(gctx context.Context) (Release, error) {
+	if err := notStarted(gctx, gctx); err != nil {
+		return nil, err
+	}
+	if g.sem == nil {
+		return nil, nil
+	}
+	g.mu.Lock()
+	if gctx.Err() != nil { // checked under g.mu, so wake sees us or we see the end
+		g.mu.Unlock()
+		return nil, notStarted(gctx, gctx)
+	}
+	g.goWaits++
+	g.mu.Unlock()
+	rel := <-g.sem.Acquire(context.Background()) // always granted
+	g.mu.Lock()
+	g.goWaits--
+	g.mu.Unlock()
+	if err := notStarted(gctx, gctx); err != nil {
+		rel()
+		return nil, err
+	}
+	return rel, nil
+}
+
 // slot waits for a slot, giving up when gctx or ctx ends. Without a limit it
 // returns a nil Release at once.
 func (g *TaskGroup[T]) slot(gctx, ctx context.Context) (Release, error) {
@@ -284,9 +330,6 @@ func (g *TaskGroup[T]) slot(gctx, ctx context.Context) (Release, error) {
 	}
 	if rel, ok := g.sem.TryAcquire(); ok {
 		return rel, nil
-	}
-	if ctx == gctx { // Go: the group's context is the only one to watch
-		return g.granted(g.sem.Acquire(gctx), func() {}, gctx, ctx)
 	}
 	actx, cancel := mergeCtx(gctx, ctx)
 	return g.granted(g.sem.Acquire(actx), cancel, gctx, ctx)
