@@ -130,12 +130,11 @@ func ExampleTaskGroup_panic() {
 	defer g.Cancel()
 	g.Go(func(context.Context) (int, error) { return 1, nil })
 	g.Go(func(context.Context) (int, error) {
-		var m map[string]int
-		m["x"] = 1 // assignment to a nil map
-		return 2, nil
+		var counts []int
+		return counts[1], nil // index out of range
 	})
 	vs, err := g.Collect(ctx)
 	var pe *chans.PanicError
 	fmt.Println(vs, errors.As(err, &pe), pe.Value)
-	// Output: [1 0] true assignment to entry in nil map
+	// Output: [1 0] true runtime error: index out of range [1] with length 0
 }
