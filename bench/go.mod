@@ -11,6 +11,15 @@ require (
 
 require github.com/smallnest/chanx v1.2.0
 
-require github.com/anishathalye/porcupine v1.3.1
+require (
+	github.com/anishathalye/porcupine v1.3.1
+	github.com/destel/rill v0.8.1
+	github.com/sourcegraph/conc v0.3.0
+)
+
+require (
+	go.uber.org/atomic v1.7.0 // indirect
+	go.uber.org/multierr v1.9.0 // indirect
+)
 
 replace github.com/turnstile-go/turnstile => ../

@@ -946,3 +946,29 @@ func checkCtx(ctx context.Context, method string) {
 		panic("chans: " + method + " with a nil Context")
 	}
 }
+
+// The two functions below serve Barrier, which grants to a whole set of
+// waiters at once and so must decide the set at one instant.
+
+// prune leaves every queued waiter whose ctx has ended, wherever it stands
+// (first does so only at the head), and returns how many stay queued. O(n).
+func (q *waitq[T]) prune() int {
+	for w := q.queue.head; w != nil; {
+		next := w.next
+		if w.ctx.Err() != nil {
+			q.leave(w)
+		}
+		w = next
+	}
+	return q.queue.n
+}
+
+// grantAll grants every queued waiter, oldest first, v(i) for its place i,
+// final (not kept), whether or not its ctx ended since the caller decided
+// the set (with prune): leaving out one whose ctx ended a moment ago would
+// release the others one short.
+func (q *waitq[T]) grantAll(v func(i int) T) {
+	for i := 0; q.queue.head != nil; i++ {
+		q.grant(q.queue.head, v(i), final)
+	}
+}
