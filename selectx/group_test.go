@@ -377,20 +377,3 @@ func TestGroupTimersRunNoUserCode(t *testing.T) {
 	})
 	is.NoErr(g.Close())
 }
-
-// within runs f in a goroutine and fails the test if it has not returned
-// after 10 seconds: a bound for calls that would block forever on a lock
-// left held, where a synctest bubble would hang instead of failing.
-func within(t *testing.T, what string, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
-	}()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%s: blocked for 10s (a lock left held?)", what)
-	}
-}

@@ -84,18 +84,6 @@ func tcpPair(t *testing.T) (readConn, io.WriteCloser) {
 	return r.(*net.TCPConn), w
 }
 
-// noLeak fails t if a goroutine started during t outlives it. Call it
-// first, so that its check runs after the other cleanups.
-func noLeak(t *testing.T) {
-	t.Helper()
-	before := leakcheck.Snapshot()
-	t.Cleanup(func() {
-		if leaked := leakcheck.Find(before, 5*time.Second); len(leaked) > 0 {
-			t.Errorf("%d goroutine(s) outlived the test:\n\n%s", len(leaked), strings.Join(leaked, "\n\n"))
-		}
-	})
-}
-
 // parkedInRead waits until a goroutine whose stack shows fn is blocked on
 // the network poller ("IO wait"). Nothing else can tell that a Read has
 // started to wait, so this polls the stacks, within a bound.
