@@ -28,7 +28,10 @@ var (
 //
 // Every key should end one of those two ways; Close reports the ones that did
 // not. The zero Group is ready to use; it is safe for concurrent use and must
-// not be copied after first use.
+// not be copied after first use. No code of yours runs under its lock (not
+// Discard, not a key's String method), and a misuse panic (an unhashable
+// key, a nil ctx) comes before the Group is touched, so a recovered panic
+// leaves it usable.
 type Group[K comparable, T any] struct {
 	// Discard, if not nil, receives every callback result that no Wait will
 	// return: the result of a key cancelled (by Cancel, CancelAll or Close)
@@ -36,8 +39,11 @@ type Group[K comparable, T any] struct {
 	// key was cancelled or called a second time. Set it when T is a grant
 	// (a chans.Release, a queue item) so that it can be given back. It is
 	// called without the Group's lock held, in the goroutine that dropped the
-	// value. Timeouts registered by After are never discarded this way.
-	// Set it before first use.
+	// value, so a panic in it reaches that goroutine's caller: the caller of
+	// Cancel, of CancelAll or Close (once every other value has been given to
+	// Discard), or of the callback. Timeouts registered by After are never
+	// discarded this way, so nothing of yours runs in a timer's goroutine,
+	// where nobody could recover a panic. Set it before first use.
 	Discard func(key K, v T)
 
 	mu   sync.Mutex

@@ -377,3 +377,45 @@ func TestGroupTimersRunNoUserCode(t *testing.T) {
 	})
 	is.NoErr(g.Close())
 }
+
+// selfKey is a key whose String method calls into its Group, as a String
+// that logs the Group's state might.
+type selfKey struct {
+	name string
+	g    *Group[selfKey, int] // nil: a plain key
+}
+
+func (k selfKey) String() string {
+	if k.g != nil {
+		_ = k.g.Cancel(selfKey{name: "plain"}) // takes the Group's lock
+	}
+	return k.name
+}
+
+// TestGroupKeyStringRunsOutsideTheLock: the errors that name a key call its
+// String method, and they are made once the Group's lock is released. (Made
+// under it, a String that calls into the Group deadlocked.)
+func TestGroupKeyStringRunsOutsideTheLock(t *testing.T) {
+	var g Group[selfKey, int]
+	k := selfKey{"k", &g}
+	within(t, "errors naming a key", func() {
+		if _, err := g.Callback(k); err != nil {
+			t.Error(err)
+		}
+		if _, err := g.Callback(k); err == nil || err.Error() != "selectx: key already registered: k" {
+			t.Errorf("second Callback: %v", err)
+		}
+		if err := g.After(k, time.Hour); !errors.Is(err, ErrKeyReuse) {
+			t.Errorf("After: %v", err)
+		}
+		if err := g.Cancel(k); err != nil {
+			t.Error(err)
+		}
+		if _, err := g.Wait(t.Context(), k); err == nil || err.Error() != "selectx: unknown key: k" {
+			t.Errorf("Wait: %v", err)
+		}
+		if err := g.Cancel(k); !errors.Is(err, ErrUnknownKey) {
+			t.Errorf("Cancel: %v", err)
+		}
+	})
+}
