@@ -2,6 +2,7 @@ package selectx
 
 import (
 	"context"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -188,4 +189,18 @@ func noLeak(t *testing.T) {
 			t.Errorf("%d goroutine(s) outlived the test:\n\n%s", len(leaked), strings.Join(leaked, "\n\n"))
 		}
 	})
+}
+
+// pipe returns the ends of an os.Pipe, closed when the test ends.
+func pipe(t *testing.T) (r, w *os.File) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		r.Close()
+		w.Close()
+	})
+	return r, w
 }
