@@ -286,23 +286,20 @@ func (l *semLedger) check(quiescent bool) error {
 		s.q.sweep()
 	}
 	lo, hi, callers := l.capLo.Load(), l.capHi.Load(), l.held.Load()
-	free, granted := s.value, s.held
-	inflight := unreceived(&s.q, weight)
-	held := granted - inflight
-	total := int64(free + granted)
+	free := s.free()
+	inflight := int64(unreceived(&s.q, weight))
+	total := free + inflight + callers // callers in transit hold permits not yet counted
 	switch {
-	case free < 0 || inflight < 0 || held < 0:
-		return fmt.Errorf("negative count: free=%d in flight=%d held=%d", free, inflight, held)
-	case total < lo || total > hi:
-		return fmt.Errorf("free %d + in flight %d + held %d = %d, capacity %d..%d", free, inflight, held, total, lo, hi)
-	case s.bound > 0 && total > int64(s.bound):
-		return fmt.Errorf("%d permits exist, bound %d", total, s.bound)
-	case callers > int64(held) || int64(held)-callers > int64(l.transit):
-		return fmt.Errorf("primitive says %d held, callers say %d (transit at most %d)", held, callers, l.transit)
+	case free < 0 || inflight < 0 || callers < 0:
+		return fmt.Errorf("negative count: free=%d in flight=%d callers=%d", free, inflight, callers)
+	case total > hi || total+int64(l.transit) < lo:
+		return fmt.Errorf("free %d + in flight %d + held %d = %d, capacity %d..%d (transit at most %d)", free, inflight, callers, total, lo, hi, l.transit)
+	case s.bound > 0 && free > s.bound:
+		return fmt.Errorf("%d permits free, bound %d", free, s.bound)
 	case !quiescent:
 		return nil
-	case inflight != 0 || int64(held) != callers || lo != hi:
-		return fmt.Errorf("at rest: in flight=%d held=%d callers hold %d capacity %d..%d", inflight, held, callers, lo, hi)
+	case inflight != 0 || total != lo || lo != hi:
+		return fmt.Errorf("at rest: in flight=%d held=%d free=%d capacity %d..%d", inflight, callers, free, lo, hi)
 	case s.q.live() != 0:
 		return fmt.Errorf("at rest: %d live waiters", s.q.live())
 	}
@@ -326,20 +323,21 @@ func (g *lockLedger) check(quiescent bool) error {
 	}
 	holders := g.holders.Load()
 	inflight := unreceived(&l.q, one)
+	locked, gen := l.state.Load()&lockHeld != 0, l.state.Load()/lockGen
 	switch {
 	case holders < 0 || holders > 1:
 		return fmt.Errorf("%d holders", holders)
-	case !l.locked && (inflight != 0 || holders != 0):
+	case !locked && (inflight != 0 || holders != 0):
 		return fmt.Errorf("unlocked with %d in flight and %d holders", inflight, holders)
-	case l.locked && int64(inflight)+holders > 1:
+	case locked && int64(inflight)+holders > 1:
 		return fmt.Errorf("locked with %d in flight and %d holders", inflight, holders)
 	case !quiescent:
 		return nil
-	case l.locked || l.q.live() != 0:
-		return fmt.Errorf("at rest: locked=%v, %d live waiters", l.locked, l.q.live())
-	case l.gen < uint64(g.taken.Load()):
+	case locked || l.q.live() != 0:
+		return fmt.Errorf("at rest: locked=%v, %d live waiters", locked, l.q.live())
+	case gen < uint64(g.taken.Load()):
 		// Every grant is counted by gen; each was received or taken back.
-		return fmt.Errorf("at rest: %d grants made, %d received", l.gen, g.taken.Load())
+		return fmt.Errorf("at rest: %d grants made, %d received", gen, g.taken.Load())
 	}
 	return nil
 }
@@ -349,7 +347,7 @@ func (g *lockLedger) check(quiescent bool) error {
 func (g *lockLedger) reclaimed() int64 {
 	g.l.mu.Lock()
 	defer g.l.mu.Unlock()
-	return int64(g.l.gen) - g.taken.Load()
+	return int64(g.l.state.Load()/lockGen) - g.taken.Load()
 }
 
 // ---- RWLock: readers + writer consistent with what callers hold.
@@ -370,19 +368,20 @@ func (g *rwLedger) check(quiescent bool) error {
 	cR, cW := g.readers.Load(), g.writers.Load()
 	inR := unreceived(&l.q, func(w *waiter[Release]) int { return b2i(!w.write) })
 	inW := unreceived(&l.q, func(w *waiter[Release]) int { return b2i(w.write) })
-	heldR, heldW := l.readers-inR, b2i(l.writer)-inW
+	readers, writer := int(l.state.Load()/rwReader), l.state.Load()&rwWriter != 0
+	heldR, heldW := readers-inR, b2i(writer)-inW
 	switch {
-	case l.readers < 0 || heldR < 0 || heldW < 0:
-		return fmt.Errorf("negative: readers=%d held=%d/%d", l.readers, heldR, heldW)
-	case l.writer && l.readers != 0:
-		return fmt.Errorf("writer and %d readers", l.readers)
-	case l.maxReaders > 0 && l.readers > l.maxReaders:
-		return fmt.Errorf("%d readers, limit %d", l.readers, l.maxReaders)
+	case readers < 0 || heldR < 0 || heldW < 0:
+		return fmt.Errorf("negative: readers=%d held=%d/%d", readers, heldR, heldW)
+	case writer && readers != 0:
+		return fmt.Errorf("writer and %d readers", readers)
+	case l.maxReaders > 0 && int64(readers) > l.maxReaders:
+		return fmt.Errorf("%d readers, limit %d", readers, l.maxReaders)
 	case cR > int64(heldR) || cW > int64(heldW) || int64(heldR)-cR > int64(g.transit):
 		return fmt.Errorf("primitive says %d/%d held, callers %d/%d", heldR, heldW, cR, cW)
 	case !quiescent:
 		return nil
-	case l.readers != 0 || l.writer || cR != 0 || cW != 0 || l.q.live() != 0:
+	case readers != 0 || writer || cR != 0 || cW != 0 || l.q.live() != 0:
 		return fmt.Errorf("at rest: %v, callers %d/%d", l.String(), cR, cW)
 	}
 	return nil
@@ -555,13 +554,13 @@ func TestAuditDetectsBrokenState(t *testing.T) {
 		t.Errorf("semaphore with 2 counted permits: %v", err)
 	}
 	s.mu.Lock()
-	s.value-- // a lost permit
+	s.state.Add(-2) // a lost permit
 	s.mu.Unlock()
 	if err := sl.check(false); err == nil {
 		t.Errorf("semaphore: lost permit not detected")
 	}
 	s.mu.Lock()
-	s.value++
+	s.state.Add(2)
 	s.mu.Unlock()
 	sl.held.Add(-2)
 	rel()
@@ -586,7 +585,7 @@ func TestAuditDetectsBrokenState(t *testing.T) {
 	rw := NewRWLock(0)
 	rl := &rwLedger{l: rw}
 	rw.mu.Lock()
-	rw.writer, rw.readers = true, 1 // a writer among readers
+	rw.state.Store(rwWriter | rwReader) // a writer among readers
 	rw.mu.Unlock()
 	if err := rl.check(false); err == nil {
 		t.Errorf("rwlock: writer with readers not detected")

@@ -36,6 +36,7 @@ type Condition struct {
 // unreceived when ctx ends goes to the next waiter. A caller that never
 // receives keeps its place (and any notification it got) until ctx ends.
 func (c *Condition) Wait(ctx context.Context) <-chan struct{} {
+	checkCtx(ctx, "Condition.Wait")
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.q.bind(&c.mu, c)
@@ -43,7 +44,7 @@ func (c *Condition) Wait(ctx context.Context) <-chan struct{} {
 		return closed[struct{}]()
 	}
 	c.q.sweep()
-	return c.q.enqueue(ctx, 1, false).ch
+	return c.q.enqueue(ctx, ask[struct{}]{n: 1}, byChannel).ch
 }
 
 // Notify wakes up to n waiters, oldest first. n < 0 panics.
@@ -60,7 +61,7 @@ func (c *Condition) Notify(n int) {
 		if w == nil {
 			return
 		}
-		c.q.grant(w, struct{}{}, true)
+		c.q.grant(w, struct{}{}, exclusive)
 	}
 }
 
@@ -73,7 +74,7 @@ func (c *Condition) NotifyAll() {
 	c.q.bind(&c.mu, c)
 	c.q.sweep()
 	for w := c.q.first(); w != nil; w = c.q.first() {
-		c.q.grant(w, struct{}{}, false)
+		c.q.grant(w, struct{}{}, final)
 	}
 }
 
@@ -98,6 +99,6 @@ func (c *Condition) dispatch() {
 			c.owed = 0
 			return
 		}
-		c.q.grant(w, struct{}{}, true)
+		c.q.grant(w, struct{}{}, exclusive)
 	}
 }

@@ -121,11 +121,13 @@ func ExampleNewRWLock() {
 	lock := chans.NewRWLock(2)
 	r1 := <-lock.AcquireRead(ctx)
 	r2 := <-lock.AcquireRead(ctx)
+	//abandon:ok refused: two readers is the limit
 	_, ok := lock.TryAcquireRead()
 	fmt.Println("third reader:", ok, lock.Readers())
 
 	r1()
 	w := lock.AcquireWrite(ctx) // waits for r2
+	//abandon:ok refused: a writer is queued
 	_, ok = lock.TryAcquireRead()
 	fmt.Println("reader behind a queued writer:", ok)
 

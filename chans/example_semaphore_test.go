@@ -43,6 +43,7 @@ func ExampleSemaphore_AcquireN() {
 	small := <-mem.AcquireN(ctx, 6)
 
 	big := mem.AcquireN(ctx, 8) // waits: only 4 free
+	//abandon:ok refused: the 8 queued come first
 	_, ok := mem.TryAcquireN(2)
 	fmt.Println("2 more while 8 wait:", ok, "free:", mem.Value())
 

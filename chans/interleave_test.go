@@ -537,19 +537,24 @@ func TestInterleaveShutdownRacingGetPut(t *testing.T) {
 					is.Equal(q.Unfinished(), 1)
 					switch order {
 					case "shutdown-first":
-						// a's item is out when the queue shuts down; b
-						// finds the queue drained. Then a walks away.
+						// a's item is out when the queue shuts down.
+						// Shutdown(true) tells b at once and drops the item
+						// when it comes back; Shutdown(false) keeps b
+						// waiting, since the item may come back (#11), and
+						// it does when a walks away: b gets it.
 						q.Shutdown(immediate)
-						is.True(pb.closedEmpty())
+						if immediate {
+							is.True(pb.closedEmpty())
+						} else {
+							is.True(!pb.buffered() && !pb.closedEmpty())
+						}
 						a.end()
 						a.fire()
 						synctest.Wait()
 						is.True(pa.closedEmpty())
-						v, err := q.TryGet()
-						if immediate {
-							is.Equal(err, ErrShutdown) // the item came back and was dropped
-						} else {
-							is.NoErr(err) // the item came back and is kept for a getter
+						if !immediate {
+							v, ok := pb.recv()
+							is.True(ok)
 							is.Equal(v, 1)
 							q.TaskDone()
 						}
@@ -567,7 +572,9 @@ func TestInterleaveShutdownRacingGetPut(t *testing.T) {
 						synctest.Wait()
 					case "caller-wins":
 						// An item handed out before Shutdown is the
-						// getter's, even Shutdown(true)'s.
+						// getter's, even Shutdown(true)'s. Shutdown(false)
+						// tells b the queue is drained at the first call
+						// after a received (TryGet below).
 						q.Shutdown(immediate)
 						a.end()
 						v, ok := pa.recv()
@@ -575,10 +582,12 @@ func TestInterleaveShutdownRacingGetPut(t *testing.T) {
 						is.Equal(v, 1)
 						a.fire()
 						synctest.Wait()
-						q.TaskDone()
+						q.TaskDone() // a call into the queue: b is told
+						is.True(pb.closedEmpty())
 					}
 					_, err := q.TryGet()
 					is.Equal(err, ErrShutdown)
+					is.True(pb.closedEmpty())
 					is.Equal(q.Unfinished(), 0) // nothing lost, nothing counted twice
 					is.True(isClosed(q.Join()))
 				})

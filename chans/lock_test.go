@@ -543,7 +543,7 @@ func TestLockBackgroundCtxRegistersNothing(t *testing.T) {
 	var l Lock
 	r, _ := l.TryAcquire()
 	l.Acquire(context.Background())
-	is.Equal(l.q.queue.head.stop, nil)
+	is.Equal(l.q.queue.head.crowd, nil)
 	r()
 }
 

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"sync"
+
+	"github.com/turnstile-go/turnstile/internal/choice"
 )
 
 // A Mailbox is an unbounded store of messages with selective receive, the
@@ -32,8 +34,16 @@ import (
 // calls into the mailbox (a call first takes back the messages of receivers
 // whose ctx ended, and offers them again), or in the goroutine that
 // context.AfterFunc starts when a receiver's ctx ends. It must be quick, must
-// not block or panic, must not call the mailbox, and must give the same
-// answer for the same message for as long as its Receive waits. The mailbox
+// not block, must not call the mailbox, and must give the same answer for the
+// same message for as long as its Receive waits. If it panics while its own
+// call (Receive, TryReceive, ReceiveWait) asks, the call panics and nothing
+// changes. If it panics when another call asks (a Send, or a message coming
+// back), no message is lost: the receiver it belongs to is failed (its
+// channel is closed; ReceiveWait returns a *PanicError with the panic and its
+// stack), the message goes to the next receiver or is stored, and the panic
+// goes on in the caller of Send, after the mailbox is consistent again; in a
+// goroutine of the library's own, where nobody could recover it, it goes no
+// further. The mailbox
 // asks about a message when the Receive is called or the message is sent,
 // and again only when the message comes back from a receiver that gave up;
 // it never asks again on its own, so a stored message that accept would take
@@ -45,18 +55,31 @@ import (
 // until one accepts. Each Receive that has to wait allocates its channel
 // and waiter, as every wait in this package does.
 //
-// Memory model: a Send happens before the receive of the message it sent.
+// [Mailbox.ReceiveWait] is the blocking twin of Receive.
+//
+// Memory model: in the terms of [the Go memory model], a Send synchronizes
+// before the receive (or ReceiveWait's return) of the message it sent.
+//
+// [the Go memory model]: https://go.dev/ref/mem
 type Mailbox[M any] struct {
-	mu   sync.Mutex
-	msgs store[M] // messages nobody has taken, oldest first
-	seq  int      // sequence number of the next message sent
-	back []int    // sequence numbers of messages reclaim put back; see dispatch
-	q    waitq[M] // receivers; a waiter's n is the sequence number of its grant
+	mu     sync.Mutex
+	msgs   store[M]                   // messages nobody has taken, oldest first
+	seq    int                        // sequence number of the next message sent
+	back   []int                      // sequence numbers of messages reclaim put back; see dispatch
+	q      waitq[M]                   // receivers; a waiter's n is the sequence number of its grant
+	panics map[*waiter[M]]*PanicError // why failed receivers were failed, for ReceiveWait and selectx
+	lost   any                        // the last panic of an accept absorbed in a goroutine of the library's own
 }
 
 // Send adds m to the mailbox. It never blocks: if a receiver waits that
 // accepts m, the longest-waiting one gets it; otherwise m is stored.
 func (b *Mailbox[M]) Send(m M) {
+	if p := b.send(m); p != nil {
+		panic(p.Value) // a receiver's accept panicked; see the type's doc
+	}
+}
+
+func (b *Mailbox[M]) send(m M) *PanicError {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.q.bind(&b.mu, b)
@@ -65,12 +88,36 @@ func (b *Mailbox[M]) Send(m M) {
 	b.seq++
 	// Every stored message has already been refused by every queued
 	// receiver (see dispatch), so m is the only message they can want now.
-	if w := b.q.firstMatch(m); w != nil {
+	w, p := b.match(m)
+	if w != nil {
 		w.n = seq
-		b.q.grant(w, m, true)
-		return
+		b.q.grant(w, m, exclusive)
+		return p
 	}
 	b.msgs.push(entry[M]{seq: seq, m: m})
+	return p
+}
+
+// match returns the longest-waiting receiver that accepts m, failing on the
+// way every receiver whose accept panics, and the first such panic.
+func (b *Mailbox[M]) match(m M) (*waiter[M], *PanicError) {
+	var first *PanicError
+	for {
+		w, bad, p := b.q.firstMatch(m)
+		if bad == nil {
+			return w, first
+		}
+		if first == nil {
+			first = p
+		}
+		if bad.kind == byBlocking || bad.watch == watchedSel {
+			if b.panics == nil {
+				b.panics = make(map[*waiter[M]]*PanicError)
+			}
+			b.panics[bad] = p
+		}
+		b.q.leave(bad)
+	}
 }
 
 // Receive asks for the oldest message that accept takes (any message if
@@ -88,6 +135,7 @@ func (b *Mailbox[M]) Send(m M) {
 // of a Receive you abandon in a select, or use selectx. See the type's
 // documentation for the rules accept must follow.
 func (b *Mailbox[M]) Receive(ctx context.Context, accept func(M) bool) <-chan M {
+	checkCtx(ctx, "Mailbox.Receive")
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.q.bind(&b.mu, b)
@@ -97,11 +145,50 @@ func (b *Mailbox[M]) Receive(ctx context.Context, accept func(M) bool) <-chan M 
 	b.q.sweep()
 	if i := b.find(accept); i >= 0 {
 		e := b.msgs.remove(i)
-		return b.q.now(ctx, e.seq, false, e.m, true)
+		return b.q.now(ctx, ask[M]{n: e.seq, match: accept}, e.m, exclusive)
 	}
-	w := b.q.enqueue(ctx, 0, false)
-	w.match = accept
-	return w.ch
+	if c, ok := ctx.(*choice.Ctx); ok {
+		return b.q.selWait(c, ask[M]{match: accept}, b, false)
+	}
+	return b.q.enqueue(ctx, ask[M]{match: accept}, byChannel).ch
+}
+
+// ReceiveWait is the blocking twin of Receive: it waits in the caller's
+// goroutine and returns the oldest message accept takes once it is the
+// caller's, or ctx.Err() if ctx ends first or had ended at the call (even if
+// an acceptable message was stored), or a *PanicError if accept panicked when
+// another call asked it (see the type's doc). It queues in the same FIFO as
+// Receive's callers, makes no channel and registers nothing when a message is
+// there, and starts no goroutine when it waits. ReceiveWait panics if ctx is
+// nil.
+func (b *Mailbox[M]) ReceiveWait(ctx context.Context, accept func(M) bool) (M, error) {
+	checkCtx(ctx, "Mailbox.ReceiveWait")
+	var zero M
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	b.mu.Lock()
+	unlock := true
+	defer func() {
+		if unlock {
+			b.mu.Unlock()
+		}
+	}()
+	b.q.bind(&b.mu, b)
+	b.q.sweep()
+	if i := b.find(accept); i >= 0 {
+		return b.msgs.remove(i).m, nil
+	}
+	w := b.q.enqueue(ctx, ask[M]{match: accept}, byBlocking)
+	unlock = false // block releases the mutex
+	m, ok, cause := b.q.block(w)
+	switch {
+	case ok:
+		return m, nil
+	case cause != nil:
+		return zero, cause
+	}
+	return zero, ctx.Err()
 }
 
 // TryReceive takes the oldest stored message that accept takes (any if
@@ -177,14 +264,44 @@ func (b *Mailbox[M]) dispatch() {
 	slices.SortFunc(b.back, func(x, y int) int { return cmpSeq(x, y) })
 	for _, seq := range b.back {
 		i := b.msgs.index(seq)
-		if w := b.q.firstMatch(b.msgs.at(i).m); w != nil {
+		w, p := b.match(b.msgs.at(i).m)
+		if p != nil {
+			b.lost = p // a panic here has no caller of its own to go to
+		}
+		if w != nil {
 			e := b.msgs.remove(i)
 			w.n = e.seq
-			b.q.grant(w, e.m, true)
+			b.q.grant(w, e.m, exclusive)
 		}
 	}
 	b.back = b.back[:0]
 }
+
+// place serves w, a pending receiver of a selectx choice.
+func (b *Mailbox[M]) place(w *waiter[M]) {
+	if i := b.find(w.match); i >= 0 {
+		e := b.msgs.remove(i)
+		w.n = e.seq
+		b.q.send(w, e.m, exclusive)
+		return
+	}
+	b.q.push(w)
+}
+
+// cause says why a receiver was failed: its accept panicked.
+func (b *Mailbox[M]) cause(w *waiter[M]) error {
+	if p, ok := b.panics[w]; ok {
+		delete(b.panics, w)
+		if len(b.panics) == 0 {
+			b.panics = nil
+		}
+		return p
+	}
+	return nil
+}
+
+// absorbed is told of a panic in a goroutine of the library's own.
+func (b *Mailbox[M]) absorbed(p any) { b.lost = p }
 
 // cmpSeq orders sequence numbers by their difference rather than their
 // values, so it stays right when the counter wraps around (on 32-bit
@@ -246,6 +363,12 @@ func (s *store[M]) remove(i int) entry[M] {
 	}
 	if s.len() == 0 {
 		s.buf, s.head = s.buf[:0], 0
+	}
+	if c := cap(s.buf); c > minQueueStore && s.len() <= c/4 {
+		// Mostly empty after a burst: give the memory back.
+		buf := make([]entry[M], s.len(), c/2)
+		copy(buf, s.buf[s.head:])
+		s.buf, s.head = buf, 0
 	}
 	return e
 }

@@ -7,6 +7,8 @@ import (
 	"iter"
 	"strings"
 	"sync"
+
+	"github.com/turnstile-go/turnstile/internal/choice"
 )
 
 var (
@@ -24,7 +26,8 @@ var (
 // Get return channels (toro's Queue, LifoQueue, PriorityQueue and
 // JoinableQueue, tornado.queues, with asyncio's Shutdown). Items come out
 // oldest first (NewQueue), newest first (NewLifoQueue) or least first
-// (NewPriorityQueue; items that compare equal come out in no set order).
+// (NewPriorityQueue; items that compare equal come out oldest first).
+// [Queue.GetWait] and [Queue.PutWait] are the blocking twins of Get and Put.
 //
 // The zero value is an empty, unbounded FIFO queue. A Queue must not be
 // copied after first use.
@@ -49,9 +52,23 @@ var (
 // Tasks: every accepted item adds one to the unfinished count; TaskDone
 // takes one off, and Join's channel is closed whenever it reaches zero.
 //
-// Memory model: a Put whose item is accepted happens before the receive of
-// that item from a Get (or TryGet's return); a TaskDone happens before the
-// close of any Join channel it causes.
+// Cost: every operation takes the queue's mutex once. When nobody waits and
+// no item is in doubt, TryPut, TryGet, PutWait and GetWait do nothing else and
+// allocate nothing; Put and Get allocate their channel. A waiting caller costs
+// a waiter (from a small free list) and, for the channel forms, a channel.
+//
+// A priority queue's less runs under the queue's mutex, in whatever goroutine
+// calls into the queue. If it panics, the call panics and the queue is left
+// as it was (the item of a Put is not added, a Get takes nothing); if it
+// panics in a goroutine of the library's own (when a getter's ctx ends and its
+// item goes back), the item is kept first in line and the panic is dropped.
+//
+// Memory model: in the terms of [the Go memory model], a Put whose item is
+// accepted synchronizes before the receive of that item from a Get (or the
+// return of TryGet or GetWait); a TaskDone synchronizes before the close of
+// any Join channel it causes.
+//
+// [the Go memory model]: https://go.dev/ref/mem
 type Queue[T any] struct {
 	mu         sync.Mutex
 	items      queueStore[T]
@@ -59,10 +76,12 @@ type Queue[T any] struct {
 	unfinished int  // items accepted and not yet TaskDone'd
 	shut       bool // Shutdown was called
 	dropping   bool // Shutdown(true) was called: items given back are dropped
+	lost       any  // the last panic of less absorbed in a goroutine of the library's own
 	done       latch
 	getters    waitq[T]
-	putters    waitq[error]         // answered nil once the item is accepted
-	pending    map[*waiter[error]]T // the item of each queued putter
+	putters    waitq[error] // answered nil once the item is accepted; a putter's n is its slot
+	slots      []T          // the items of waiting putters
+	freeSlots  []int        // indexes of unused slots
 }
 
 // NewQueue returns a FIFO queue holding at most maxsize items (0: no limit).
@@ -107,25 +126,83 @@ func newQueue[T any](name string, maxsize int, o queueOrder, less func(a, b T) b
 // in, the ctx ending changes nothing and the channel holds nil. A caller that
 // never receives loses nothing, and its item waits for room until ctx ends.
 func (q *Queue[T]) Put(ctx context.Context, v T) <-chan error {
+	checkCtx(ctx, "Queue.Put")
 	q.lock()
 	defer q.mu.Unlock()
 	if err := ctx.Err(); err != nil {
-		return q.putters.now(ctx, 0, false, err, false)
+		return grantNow(err)
 	}
 	if q.shut {
-		return q.putters.now(ctx, 0, false, ErrShutdown, false)
+		return grantNow(ErrShutdown)
 	}
-	if q.putters.empty() && !q.full() {
+	if c, ok := ctx.(*choice.Ctx); ok {
+		return q.putters.selWait(c, ask[error]{n: q.hold(v)}, (*putOwner[T])(q), q.roomNow())
+	}
+	if q.roomNow() {
 		q.add(v)
 		q.dispatch()
-		return q.putters.now(ctx, 0, false, nil, false)
+		return grantNow[error](nil)
 	}
-	if q.pending == nil {
-		q.pending = make(map[*waiter[error]]T)
+	return q.putters.enqueue(ctx, ask[error]{n: q.hold(v)}, byChannel).ch
+}
+
+// PutWait is the blocking twin of Put: it returns nil once v is accepted,
+// ctx.Err() if ctx ends first or had ended at the call, or ErrShutdown if the
+// queue is, or gets, shut down first; an item not accepted is never seen by
+// any getter. It queues in the same FIFO as Put's callers, makes no channel
+// and registers nothing when there is room, and starts no goroutine when it
+// waits. PutWait panics if ctx is nil.
+func (q *Queue[T]) PutWait(ctx context.Context, v T) error {
+	checkCtx(ctx, "Queue.PutWait")
+	q.lock()
+	if err := ctx.Err(); err != nil {
+		q.mu.Unlock()
+		return err
 	}
-	w := q.putters.enqueue(ctx, 0, false)
-	q.pending[w] = v
-	return w.ch
+	if q.shut {
+		q.mu.Unlock()
+		return ErrShutdown
+	}
+	if q.roomNow() {
+		defer q.mu.Unlock()
+		q.add(v)
+		q.dispatch()
+		return nil
+	}
+	w := q.putters.enqueue(ctx, ask[error]{n: q.hold(v)}, byBlocking)
+	err, ok, _ := q.putters.block(w)
+	if !ok {
+		return ctx.Err()
+	}
+	return err
+}
+
+// roomNow reports whether a new item goes in at once.
+func (q *Queue[T]) roomNow() bool { return q.putters.empty() && !q.full() }
+
+// hold keeps the item of a putter that has to wait, and returns its slot.
+func (q *Queue[T]) hold(v T) int {
+	if n := len(q.freeSlots); n > 0 {
+		i := q.freeSlots[n-1]
+		q.freeSlots = q.freeSlots[:n-1]
+		q.slots[i] = v
+		return i
+	}
+	q.slots = append(q.slots, v)
+	return len(q.slots) - 1
+}
+
+// unhold returns the item in slot i and frees the slot. Once every slot is
+// free, the slots go, so a burst of blocked putters does not pin its memory.
+func (q *Queue[T]) unhold(i int) T {
+	v := q.slots[i]
+	var zero T
+	q.slots[i] = zero
+	q.freeSlots = append(q.freeSlots, i)
+	if len(q.freeSlots) == len(q.slots) {
+		q.slots, q.freeSlots = nil, nil
+	}
+	return v
 }
 
 // TryPut adds v if there is room now and no putter waits. It returns ErrFull
@@ -157,36 +234,77 @@ func (q *Queue[T]) TryPut(v T) error {
 // item until ctx ends: cancel the ctx of a Get you abandon in a select, or
 // use selectx.
 func (q *Queue[T]) Get(ctx context.Context) <-chan T {
+	checkCtx(ctx, "Queue.Get")
 	q.lock()
 	defer q.mu.Unlock()
 	if ctx.Err() != nil {
 		return closed[T]()
 	}
+	if c, ok := ctx.(*choice.Ctx); ok {
+		return q.getters.selWait(c, ask[T]{}, q, q.getters.empty() && (q.items.len() > 0 || q.drained()))
+	}
 	if q.getters.empty() && q.items.len() > 0 {
 		// take leaves no slot that a putter could fill (see take), so
 		// there is nothing to dispatch.
-		return q.getters.now(ctx, 0, false, q.take(), true)
+		v, seq := q.take()
+		return q.getters.now(ctx, ask[T]{n: seq}, v, exclusive)
 	}
-	if q.shut {
+	if q.drained() {
 		return closed[T]()
 	}
-	return q.getters.enqueue(ctx, 0, false).ch
+	return q.getters.enqueue(ctx, ask[T]{}, byChannel).ch
+}
+
+// GetWait is the blocking twin of Get: it returns the next item once it is
+// the caller's, ctx.Err() if ctx ends first or had ended at the call (even if
+// an item was there), or ErrShutdown once the queue is shut down and
+// drained. It queues in the same FIFO as Get's callers, makes no channel and
+// registers nothing when an item is there, and starts no goroutine when it
+// waits. GetWait panics if ctx is nil.
+func (q *Queue[T]) GetWait(ctx context.Context) (T, error) {
+	checkCtx(ctx, "Queue.GetWait")
+	var zero T
+	q.lock()
+	if err := ctx.Err(); err != nil {
+		q.mu.Unlock()
+		return zero, err
+	}
+	if q.getters.empty() && q.items.len() > 0 {
+		defer q.mu.Unlock()
+		v, _ := q.take()
+		return v, nil
+	}
+	if q.drained() {
+		q.mu.Unlock()
+		return zero, ErrShutdown
+	}
+	w := q.getters.enqueue(ctx, ask[T]{}, byBlocking)
+	v, ok, _ := q.getters.block(w)
+	if !ok {
+		if err := ctx.Err(); err != nil {
+			return zero, err
+		}
+		return zero, ErrShutdown // told by the drain of a shut down queue
+	}
+	return v, nil
 }
 
 // TryGet removes and returns the next item if one is stored. Otherwise it
-// returns ErrEmpty, or ErrShutdown if the queue is shut down. Stored items
-// and queued getters never coexist, so TryGet cannot pass a getter.
+// returns ErrEmpty, or ErrShutdown if the queue is shut down and drained.
+// Stored items and queued getters never coexist, so TryGet cannot pass a
+// getter.
 func (q *Queue[T]) TryGet() (T, error) {
 	q.lock()
 	defer q.mu.Unlock()
 	if q.items.len() == 0 {
 		var zero T
-		if q.shut {
+		if q.drained() {
 			return zero, ErrShutdown
 		}
 		return zero, ErrEmpty
 	}
-	return q.take(), nil
+	v, _ := q.take()
+	return v, nil
 }
 
 // Len returns the number of items stored. An item sent to a getter that has
@@ -245,7 +363,12 @@ func (q *Queue[T]) Join() <-chan struct{} {
 
 // Shutdown shuts the queue down (asyncio's Queue.shutdown). Every later put
 // fails with ErrShutdown, and so do putters queued now. Getters drain the
-// items that are left, then get closed channels. With immediate, the items
+// items that are left, then get closed channels. The queue is drained only
+// when no item is on its way to a getter: while a getter that has not
+// received yet could still give its item back (its ctx can end), later
+// getters wait, and get that item if it does come back; they are told the
+// queue is drained at the first call into it after the item was received (the
+// receiver's TaskDone or next Get is such a call). With immediate, the items
 // left are dropped as well, their unfinished count with them, and every
 // queued getter gets a closed channel at once; an item that a getter gives
 // back later is dropped too. Calling it again is harmless, and
@@ -257,8 +380,8 @@ func (q *Queue[T]) Shutdown(immediate bool) {
 	// Fail the putters before dropping anything, or dispatch would let them
 	// fill the room the drop makes.
 	for w := q.putters.first(); w != nil; w = q.putters.first() {
-		delete(q.pending, w)
-		q.putters.grant(w, ErrShutdown, false)
+		q.unhold(w.n)
+		q.putters.grant(w, ErrShutdown, final)
 	}
 	if immediate {
 		q.dropping = true
@@ -321,13 +444,19 @@ func (q *Queue[T]) String() string {
 }
 
 // lock takes q.mu and brings both waiter queues up to date with contexts that
-// ended (waitq.sweep), which every public method needs for W3.
+// ended (waitq.sweep), which every public method needs for W3. When nobody
+// waits and nothing is in doubt, the sweeps are two comparisons each.
 func (q *Queue[T]) lock() {
 	q.mu.Lock()
 	q.getters.bind(&q.mu, q)
 	q.putters.bind(&q.mu, (*putOwner[T])(q))
 	q.getters.sweep()
 	q.putters.sweep()
+	if q.shut && !q.getters.empty() {
+		// Getters wait after Shutdown(false) while an item is in
+		// doubt; once it was received, the first call tells them.
+		q.dispatch()
+	}
 }
 
 // full reports whether a new item must wait for room.
@@ -342,9 +471,9 @@ func (q *Queue[T]) add(v T) {
 // admit accepts the item of w, a queued putter, and tells w so. The answer is
 // final (not kept for taking back): the item is in.
 func (q *Queue[T]) admit(w *waiter[error]) {
-	q.add(q.pending[w])
-	delete(q.pending, w)
-	q.putters.grant(w, nil, false)
+	q.add(q.slots[w.n]) // before unhold: if less panics, the putter still waits with its item
+	q.unhold(w.n)
+	q.putters.grant(w, nil, final)
 }
 
 // take removes the item the next getter receives. If the queue holds exactly
@@ -353,7 +482,7 @@ func (q *Queue[T]) admit(w *waiter[error]) {
 // rule). Over Cap (an item came back from a getter), the get frees no real
 // slot and no putter is let in. Either way, after take the queue is still full
 // if a putter waits, so callers need not dispatch.
-func (q *Queue[T]) take() T {
+func (q *Queue[T]) take() (T, int) {
 	if q.max > 0 && q.items.len() == q.max {
 		if w := q.putters.first(); w != nil {
 			q.admit(w)
@@ -380,7 +509,9 @@ func (q *Queue[T]) dispatch() {
 	for {
 		if q.items.len() > 0 {
 			if w := q.getters.first(); w != nil {
-				q.getters.grant(w, q.take(), true)
+				v, seq := q.take()
+				w.n = seq
+				q.getters.grant(w, v, exclusive)
 				continue
 			}
 		}
@@ -392,22 +523,55 @@ func (q *Queue[T]) dispatch() {
 		}
 		break
 	}
-	if q.shut && q.items.len() == 0 {
+	if q.drained() {
 		for w := q.getters.first(); w != nil; w = q.getters.first() {
 			q.getters.leave(w)
 		}
 	}
 }
 
+// drained reports whether the queue is shut down and no item is left for a
+// getter: none stored and, unless Shutdown(true) drops what comes back, none
+// on its way to a getter that could still give it back.
+func (q *Queue[T]) drained() bool {
+	return q.shut && q.items.len() == 0 && (q.dropping || !q.getters.inDoubt())
+}
+
 // reclaim takes back an item a getter never received: to where the next Get
 // finds it first, or nowhere after Shutdown(true), which drops items.
-func (q *Queue[T]) reclaim(_ *waiter[T], v T) {
+func (q *Queue[T]) reclaim(w *waiter[T], v T) {
 	if q.dropping {
 		q.finish(1)
 		return
 	}
-	q.items.unpop(v)
+	q.items.unpop(v, w.n)
 }
+
+// place serves w, a pending getter of a selectx choice: an item if there is
+// one, a close if the queue is drained, a place in the queue otherwise.
+func (q *Queue[T]) place(w *waiter[T]) {
+	switch {
+	case q.getters.empty() && q.items.len() > 0:
+		v, seq := q.take()
+		w.n = seq
+		q.getters.send(w, v, exclusive)
+	case q.drained():
+		q.getters.tell(w)
+	default:
+		q.getters.push(w)
+	}
+}
+
+// cause says why a getter of a selectx choice was closed without an item.
+func (q *Queue[T]) cause(*waiter[T]) error {
+	if q.shut {
+		return ErrShutdown
+	}
+	return nil
+}
+
+// absorbed is told of a panic of less in a goroutine of the library's own.
+func (q *Queue[T]) absorbed(p any) { q.lost = p }
 
 // putOwner is the owner of a Queue's putter waitq: the same struct under
 // another name, so that *Queue[T] owns the getters' waitq[T] while the
@@ -422,6 +586,23 @@ func (p *putOwner[T]) dispatch() { (*Queue[T])(p).dispatch() }
 // left answers a putter that leaves the queue because its ctx ended (the only
 // way one leaves; Shutdown grants ErrShutdown instead) and forgets its item.
 func (p *putOwner[T]) left(w *waiter[error]) {
-	delete(p.pending, w)
+	(*Queue[T])(p).unhold(w.n)
 	w.ch <- w.ctx.Err()
+}
+
+// place serves w, a pending putter of a selectx choice.
+func (p *putOwner[T]) place(w *waiter[error]) {
+	q := (*Queue[T])(p)
+	switch {
+	case q.shut:
+		q.unhold(w.n)
+		q.putters.send(w, ErrShutdown, final)
+	case q.roomNow():
+		q.add(q.slots[w.n])
+		q.unhold(w.n)
+		q.dispatch()
+		q.putters.send(w, nil, final)
+	default:
+		q.putters.push(w)
+	}
 }

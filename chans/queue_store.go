@@ -1,5 +1,7 @@
 package chans
 
+import "slices"
+
 // queueOrder is how a Queue's store hands its items out.
 type queueOrder uint8
 
@@ -22,23 +24,42 @@ const minQueueStore = 16
 // Popped slots are zeroed so the store never keeps a taken item reachable,
 // and the backing array shrinks when it is mostly empty, so a burst does not
 // pin its memory for the life of the queue.
+//
+// A priority store calls the user's less. If less panics, the store is left
+// as it was: every sift finds its item's place by comparisons alone and moves
+// items only once it has it. The tempting version sifts by swapping, which a
+// panic halfway leaves with the heap order broken and no way to tell.
 type queueStore[T any] struct {
 	order queueOrder
 	less  func(a, b T) bool // prio only
-	buf   []T               // fifo: the ring, len(buf) a power of two; lifo, prio: the items
+	buf   []T               // fifo: the ring, len(buf) a power of two; lifo: the stack
 	head  int               // fifo: index of the oldest item
 	n     int               // fifo: number of items
+	heap  []ranked[T]       // prio: the binary heap
+	seq   int               // prio: the sequence number of the next item pushed
+	stash []ranked[T]       // prio: items given back whose place a panicking less kept us from finding, by seq
+}
+
+// ranked is an item of a priority store with its sequence number, which
+// orders items that compare equal: first in, first out. Sequence numbers are
+// compared by their difference, so they may wrap around (see cmpSeq).
+type ranked[T any] struct {
+	v   T
+	seq int
 }
 
 func (s *queueStore[T]) len() int {
-	if s.order == fifo {
+	switch s.order {
+	case fifo:
 		return s.n
+	case lifo:
+		return len(s.buf)
 	}
-	return len(s.buf)
+	return len(s.heap) + len(s.stash)
 }
 
 // push adds a new item: at the back (fifo), on top (lifo), into the heap
-// (prio).
+// (prio). If less panics, the item is not added.
 func (s *queueStore[T]) push(v T) {
 	switch s.order {
 	case fifo:
@@ -50,54 +71,71 @@ func (s *queueStore[T]) push(v T) {
 	case lifo:
 		s.buf = append(s.buf, v)
 	case prio:
-		s.buf = append(s.buf, v)
-		s.up(len(s.buf) - 1)
+		s.up(ranked[T]{v, s.seq})
+		s.seq++
 	}
 }
 
 // pop removes and returns the item a Get takes next: the oldest (fifo), the
-// newest (lifo), the least (prio). The store must not be empty.
-func (s *queueStore[T]) pop() T {
+// newest (lifo), the least (prio; of equal items the oldest), with its
+// sequence number (prio; 0 otherwise), which unpop needs. The store must not
+// be empty. If less panics, nothing is removed.
+func (s *queueStore[T]) pop() (T, int) {
 	var zero T
-	var v T
 	switch s.order {
 	case fifo:
-		v = s.buf[s.head]
+		v := s.buf[s.head]
 		s.buf[s.head] = zero
 		s.head = (s.head + 1) & (len(s.buf) - 1)
 		s.n--
 		if len(s.buf) > minQueueStore && s.n <= len(s.buf)/4 {
 			s.resize(len(s.buf) / 2)
 		}
-		return v
+		return v, 0
 	case lifo:
 		last := len(s.buf) - 1
-		v = s.buf[last]
+		v := s.buf[last]
 		s.buf[last] = zero
-		s.buf = s.buf[:last]
-	case prio:
-		last := len(s.buf) - 1
-		v = s.buf[0]
-		s.buf[0] = s.buf[last]
-		s.buf[last] = zero
-		s.buf = s.buf[:last]
-		if last > 0 {
-			s.down(0)
+		s.buf = shrink(s.buf[:last])
+		return v, 0
+	}
+	if len(s.stash) > 0 {
+		e := s.stash[0]
+		s.stash[0] = ranked[T]{}
+		s.stash = s.stash[1:]
+		if len(s.stash) == 0 {
+			s.stash = nil
 		}
+		return e.v, e.seq
 	}
-	if cap(s.buf) > minQueueStore && len(s.buf) <= cap(s.buf)/4 {
-		s.buf = append(make([]T, 0, cap(s.buf)/2), s.buf...)
-	}
-	return v
+	return s.down()
 }
 
-// unpop gives back v, an item pop returned, so that the next pop finds it
-// first: at the front (fifo) or on top (lifo). For prio the heap decides: v
-// was least when it was popped, so it comes out next unless a lesser item
-// arrived since, which by the queue's order should come out first anyway.
-func (s *queueStore[T]) unpop(v T) {
-	if s.order != fifo {
-		s.push(v)
+// unpop gives back v, an item pop returned with seq, so that the next pop
+// finds it first: at the front (fifo) or on top (lifo). For prio the heap
+// decides, by the item's old sequence number: v was least when it was popped,
+// so it comes out next unless a lesser item arrived since, which by the
+// queue's order should come out first anyway. If less panics (unpop may run in
+// a goroutine of the library's own, where nobody could recover the panic),
+// the item goes to the stash, which pop empties first, and the panic goes on.
+func (s *queueStore[T]) unpop(v T, seq int) {
+	switch s.order {
+	case lifo:
+		s.buf = append(s.buf, v)
+		return
+	case prio:
+		e := ranked[T]{v, seq}
+		defer func() {
+			if p := recover(); p != nil {
+				i := len(s.stash)
+				for i > 0 && cmpSeq(s.stash[i-1].seq, seq) > 0 {
+					i--
+				}
+				s.stash = slices.Insert(s.stash, i, e)
+				panic(p)
+			}
+		}()
+		s.up(e)
 		return
 	}
 	if s.n == len(s.buf) {
@@ -110,7 +148,7 @@ func (s *queueStore[T]) unpop(v T) {
 
 // clear drops every item and the backing array.
 func (s *queueStore[T]) clear() {
-	s.buf, s.head, s.n = nil, 0, 0
+	s.buf, s.head, s.n, s.heap, s.stash = nil, 0, 0, nil, nil
 }
 
 // resize moves the ring into a new array of size c (a power of two, >= n).
@@ -123,34 +161,79 @@ func (s *queueStore[T]) resize(c int) {
 	s.buf, s.head = buf, 0
 }
 
-// up and down restore the heap property (every parent not greater than its
-// children) after the item at i moved; the standard sift, written out rather
-// than through container/heap, whose interface would box every item.
-func (s *queueStore[T]) up(i int) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !s.less(s.buf[i], s.buf[p]) {
-			return
-		}
-		s.buf[i], s.buf[p] = s.buf[p], s.buf[i]
-		i = p
+// shrink gives back the memory of a slice that is mostly empty.
+func shrink[E any](b []E) []E {
+	if cap(b) > minQueueStore && len(b) <= cap(b)/4 {
+		return append(make([]E, 0, cap(b)/2), b...)
 	}
+	return b
 }
 
-func (s *queueStore[T]) down(i int) {
-	n := len(s.buf)
-	for {
-		c := 2*i + 1
-		if c >= n {
-			return
+// before orders the heap: by less, then by sequence number.
+func (s *queueStore[T]) before(a, b *ranked[T]) bool {
+	if s.less(a.v, b.v) {
+		return true
+	}
+	if s.less(b.v, a.v) {
+		return false
+	}
+	return cmpSeq(a.seq, b.seq) < 0
+}
+
+// up adds e to the heap: it finds e's place on the path from the new leaf
+// to the root by comparisons alone, then moves the parents on the path down.
+func (s *queueStore[T]) up(e ranked[T]) {
+	i := len(s.heap)
+	j := i
+	for j > 0 {
+		p := (j - 1) / 2
+		if !s.before(&e, &s.heap[p]) {
+			break
 		}
-		if r := c + 1; r < n && s.less(s.buf[r], s.buf[c]) {
+		j = p
+	}
+	// No more calls to less: from here on nothing can panic.
+	s.heap = append(s.heap, ranked[T]{})
+	for k := i; k > j; {
+		p := (k - 1) / 2
+		s.heap[k] = s.heap[p]
+		k = p
+	}
+	s.heap[j] = e
+}
+
+// down removes and returns the root: it finds the place of the last item on
+// the path of lesser children from the root by comparisons alone, recording
+// the path, then moves the items on it up.
+func (s *queueStore[T]) down() (T, int) {
+	top := s.heap[0]
+	last := len(s.heap) - 1
+	x := &s.heap[last]
+	var path [64]int // a heap of 2^63 items is 63 levels deep
+	depth := 0
+	for j := 0; ; {
+		c := 2*j + 1
+		if c >= last {
+			break
+		}
+		if r := c + 1; r < last && s.before(&s.heap[r], &s.heap[c]) {
 			c = r
 		}
-		if !s.less(s.buf[c], s.buf[i]) {
-			return
+		if !s.before(&s.heap[c], x) {
+			break
 		}
-		s.buf[i], s.buf[c] = s.buf[c], s.buf[i]
-		i = c
+		path[depth] = c
+		depth++
+		j = c
 	}
+	// No more calls to less: from here on nothing can panic.
+	j := 0
+	for _, c := range path[:depth] {
+		s.heap[j] = s.heap[c]
+		j = c
+	}
+	s.heap[j] = *x
+	s.heap[last] = ranked[T]{}
+	s.heap = shrink(s.heap[:last])
+	return top.v, top.seq
 }

@@ -1111,7 +1111,7 @@ func TestQueuePutCancelLeavesNoTrace(t *testing.T) {
 		is.True(!ok)
 		is.Equal(q.Len(), 1)
 		is.Equal(q.Unfinished(), 1)
-		is.Equal(len(q.pending), 0)
+		is.Equal(len(q.slots), 0)
 		v, _ := q.TryGet()
 		is.Equal(v, 1)
 		_, err = q.TryGet()
@@ -1451,7 +1451,7 @@ func TestQueueStore(t *testing.T) {
 					model = slices.Insert(model, i, v)
 				}
 			case len(model) > 0:
-				v := s.pop()
+				v, seq := s.pop()
 				var want int
 				switch o {
 				case fifo, prio:
@@ -1461,7 +1461,7 @@ func TestQueueStore(t *testing.T) {
 				}
 				is.Equal(v, want)
 				if op == 9 { // give it back
-					s.unpop(v)
+					s.unpop(v, seq)
 					if o == lifo {
 						model = append(model, v)
 					} else {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+
+	"github.com/turnstile-go/turnstile/internal/choice"
 )
 
 var (
@@ -22,8 +24,13 @@ var (
 // The zero value is an unset Result. A Result must not be copied after first
 // use.
 //
-// Memory model: Set (or Fail) happens before every Get, Done or TryGet that
-// observes it.
+// [Result.Wait] is the blocking twin of Get, which also returns the failure.
+//
+// Memory model: in the terms of [the Go memory model], Set (or Fail)
+// synchronizes before every receive from Get or Done, and every return of
+// Wait or TryGet, that observes it.
+//
+// [the Go memory model]: https://go.dev/ref/mem
 type Result[T any] struct {
 	mu    sync.Mutex
 	ready atomic.Bool // written once under mu; read without it by Done and Ready
@@ -62,7 +69,7 @@ func (r *Result[T]) settle(v T, err error) error {
 		if err != nil {
 			r.q.leave(w) // closed empty: a failure has no value to give
 		} else {
-			r.q.grant(w, v, false) // shared, not exclusive: nothing to take back
+			r.q.grant(w, v, final) // shared, not exclusive: nothing to take back
 		}
 	}
 	return nil
@@ -73,18 +80,73 @@ func (r *Result[T]) settle(v T, err error) error {
 // the result failed, or if ctx ends (or had ended) before the value is set.
 // The value is not exclusive: a caller that never receives takes nothing from
 // anyone, and a waiting caller is forgotten when its ctx ends.
+//
+// Under package selectx, a Get of a failed Result reports the failure: First,
+// All, Completed and Select return an error that wraps it. Get panics if ctx
+// is nil.
 func (r *Result[T]) Get(ctx context.Context) <-chan T {
+	checkCtx(ctx, "Result.Get")
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.q.bind(&r.mu, r)
+	if c, ok := ctx.(*choice.Ctx); ok && c.Err() == nil {
+		return r.q.selWait(c, ask[T]{}, r, true)
+	}
 	switch {
 	case ctx.Err() != nil || (r.ready.Load() && r.err != nil):
 		return closed[T]()
 	case r.ready.Load():
-		return r.q.now(ctx, 0, false, r.v, false)
+		return grantNow(r.v)
 	}
-	return r.q.enqueue(ctx, 0, false).ch
+	return r.q.enqueue(ctx, ask[T]{}, byChannel).ch
 }
+
+// Wait is the blocking twin of Get: it waits in the caller's goroutine and
+// returns the value once the result is set, the failure if it failed, or
+// ctx.Err() if ctx ends first or had ended at the call. When the result is
+// ready it makes no channel and registers nothing; when it waits it starts
+// no goroutine. Wait panics if ctx is nil.
+func (r *Result[T]) Wait(ctx context.Context) (T, error) {
+	checkCtx(ctx, "Result.Wait")
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	if r.ready.Load() { // settled for good: no lock needed
+		return r.v, r.err
+	}
+	r.mu.Lock()
+	r.q.bind(&r.mu, r)
+	if r.ready.Load() {
+		defer r.mu.Unlock()
+		return r.v, r.err
+	}
+	w := r.q.enqueue(ctx, ask[T]{}, byBlocking)
+	v, ok, cause := r.q.block(w)
+	switch {
+	case ok:
+		return v, nil
+	case cause != nil:
+		return zero, cause
+	}
+	return zero, ctx.Err()
+}
+
+// place serves w, a waiter of a selectx choice: the value, a close if the
+// result failed (cause says why), a place in the queue otherwise.
+func (r *Result[T]) place(w *waiter[T]) {
+	switch {
+	case r.ready.Load() && r.err != nil:
+		r.q.tell(w)
+	case r.ready.Load():
+		r.q.send(w, r.v, final)
+	default:
+		r.q.push(w)
+	}
+}
+
+// cause is the failure, for a waiter closed without the value.
+func (r *Result[T]) cause(*waiter[T]) error { return r.err }
 
 // Done returns a channel closed once the result is set or failed. It is
 // shared, needs no ctx, and costs nothing to abandon; after the result is

@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"github.com/turnstile-go/turnstile/internal/choice"
 )
 
 // An RWLock is a reader/writer lock: any number of readers (up to a limit, if
-// set) or one writer. Like Lock, its acquires return channels.
+// set) or one writer. Like Lock, its acquires return channels;
+// [RWLock.AcquireReadWait] and [RWLock.AcquireWriteWait] are the blocking
+// twins.
 //
 // The zero value is an unlocked RWLock with no limit on readers; NewRWLock
 // sets one. An RWLock must not be copied after first use.
@@ -22,15 +26,30 @@ import (
 // holding back are let in at once. A reader's unreceived grant is likewise
 // taken back.
 //
-// Memory model: a write Release happens before the receive of any later
-// grant; a read Release happens before the receive of the next write grant.
+// Cost: while nobody waits and no grant is in doubt, acquiring and releasing
+// take one compare-and-swap each and no mutex; each grant allocates its
+// Release (one allocation), and the channel acquires their channel (two).
+//
+// Memory model: in the terms of [the Go memory model], a write Release
+// synchronizes before the receive (or twin's return) of any later grant; a
+// read Release synchronizes before that of the next write grant.
+//
+// [the Go memory model]: https://go.dev/ref/mem
 type RWLock struct {
+	// state is the number of read grants times rwReader, plus rwWriter and
+	// rwSlow. Fast paths change it with one compare-and-swap while rwSlow
+	// is clear; once it is set, only holders of mu change it.
+	state      atomic.Int64
+	maxReaders int64 // 0: no limit. Set at construction.
 	mu         sync.Mutex
-	maxReaders int  // 0: no limit
-	readers    int  // read grants outstanding
-	writer     bool // a write grant is outstanding
 	q          waitq[Release]
 }
+
+const (
+	rwSlow   int64 = 1 << iota // the waitq tracks something: every call takes mu (see lockSlow)
+	rwWriter                   // a write grant is outstanding
+	rwReader                   // one read grant
+)
 
 // NewRWLock returns an RWLock that lets at most maxReaders readers in at once;
 // 0 means no limit. A negative maxReaders panics.
@@ -38,7 +57,7 @@ func NewRWLock(maxReaders int) *RWLock {
 	if maxReaders < 0 {
 		panic("chans: NewRWLock with negative maxReaders")
 	}
-	return &RWLock{maxReaders: maxReaders}
+	return &RWLock{maxReaders: int64(maxReaders)}
 }
 
 // AcquireRead asks for a read lock. The channel has a buffer of one and is
@@ -46,18 +65,27 @@ func NewRWLock(maxReaders int) *RWLock {
 // reads under the lock, or nothing if ctx ended first (or at the call). A
 // read grant left unreceived when ctx ends is taken back; a caller that never
 // receives and never lets ctx end keeps a reader slot until it does.
+// AcquireRead panics if ctx is nil.
 func (l *RWLock) AcquireRead(ctx context.Context) <-chan Release {
+	checkCtx(ctx, "RWLock.AcquireRead")
 	return l.acquire(ctx, false)
 }
 
 // AcquireWrite asks for the write lock, on the same terms as AcquireRead. The
 // writer waits for every reader to release; while it waits, later readers
-// queue behind it.
+// queue behind it. AcquireWrite panics if ctx is nil.
 func (l *RWLock) AcquireWrite(ctx context.Context) <-chan Release {
+	checkCtx(ctx, "RWLock.AcquireWrite")
 	return l.acquire(ctx, true)
 }
 
 func (l *RWLock) acquire(ctx context.Context, write bool) <-chan Release {
+	if c, ok := ctx.(*choice.Ctx); ok {
+		return l.acquireSel(c, write)
+	}
+	if ctx.Done() == nil && l.grabFast(write) {
+		return grantNow(l.releaser(write))
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.q.bind(&l.mu, l)
@@ -65,47 +93,122 @@ func (l *RWLock) acquire(ctx context.Context, write bool) <-chan Release {
 		return closed[Release]()
 	}
 	l.q.sweep()
-	if l.q.empty() && l.can(write) {
-		return l.q.now(ctx, 1, write, l.take(write), true)
+	if l.q.empty() && l.grab(write) {
+		ch := l.q.now(ctx, ask[Release]{n: 1, write: write}, l.releaser(write), exclusive)
+		l.sync()
+		return ch
 	}
-	return l.q.enqueue(ctx, 1, write).ch
+	ch := l.q.enqueue(ctx, ask[Release]{n: 1, write: write}, byChannel).ch
+	l.settle() // may grant and finish the waiter: keep its channel (see Lock)
+	return ch
+}
+
+func (l *RWLock) acquireSel(c *choice.Ctx, write bool) <-chan Release {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.q.bind(&l.mu, l)
+	if c.Err() != nil {
+		return closed[Release]()
+	}
+	l.q.sweep()
+	ch := l.q.selWait(c, ask[Release]{n: 1, write: write}, l, l.q.empty() && l.can(l.state.Load(), write))
+	l.sync()
+	return ch
+}
+
+// AcquireReadWait is the blocking twin of AcquireRead: it returns the Release
+// of a read lock once the caller holds one, or a nil Release and ctx.Err() if
+// ctx ends first or had ended at the call. It queues in the same FIFO as the
+// channel acquires, makes no channel and registers nothing when a read lock
+// can be granted at once, and starts no goroutine when it waits.
+func (l *RWLock) AcquireReadWait(ctx context.Context) (Release, error) {
+	checkCtx(ctx, "RWLock.AcquireReadWait")
+	return l.acquireWait(ctx, false)
+}
+
+// AcquireWriteWait is the blocking twin of AcquireWrite, on the same terms as
+// AcquireReadWait.
+func (l *RWLock) AcquireWriteWait(ctx context.Context) (Release, error) {
+	checkCtx(ctx, "RWLock.AcquireWriteWait")
+	return l.acquireWait(ctx, true)
+}
+
+func (l *RWLock) acquireWait(ctx context.Context, write bool) (Release, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if l.grabFast(write) {
+		return l.releaser(write), nil
+	}
+	l.mu.Lock()
+	l.q.bind(&l.mu, l)
+	l.q.sweep()
+	if l.q.empty() && l.grab(write) {
+		l.sync()
+		l.mu.Unlock()
+		return l.releaser(write), nil
+	}
+	w := l.q.enqueue(ctx, ask[Release]{n: 1, write: write}, byBlocking)
+	l.settle()
+	r, ok, _ := l.q.block(w)
+	if !ok {
+		return nil, ctx.Err()
+	}
+	return r, nil
 }
 
 // TryAcquireRead takes a read lock if one can be granted now without
-// overtaking a queued waiter.
+// overtaking a queued waiter. The bool reports whether it did: true with the
+// Release, false with a nil Release and nothing taken.
 func (l *RWLock) TryAcquireRead() (Release, bool) { return l.try(false) }
 
-// TryAcquireWrite takes the write lock if it is free and nobody is queued.
+// TryAcquireWrite takes the write lock if it is free and nobody is queued,
+// on the same terms as TryAcquireRead.
 func (l *RWLock) TryAcquireWrite() (Release, bool) { return l.try(true) }
 
 func (l *RWLock) try(write bool) (Release, bool) {
+	if l.grabFast(write) {
+		return l.releaser(write), true
+	}
+	if l.state.Load()&rwSlow == 0 {
+		return nil, false
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.q.bind(&l.mu, l)
 	l.q.sweep()
-	if !l.q.empty() || !l.can(write) {
+	defer l.sync()
+	if !l.q.empty() || !l.grab(write) {
 		return nil, false
 	}
-	return l.take(write), true
+	return l.releaser(write), true
 }
 
 // Readers returns the number of read locks held.
 func (l *RWLock) Readers() int {
+	if st := l.state.Load(); st&rwSlow == 0 {
+		return int(st / rwReader)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.q.bind(&l.mu, l)
 	l.q.sweep()
-	return l.readers
+	l.sync()
+	return int(l.state.Load() / rwReader)
 }
 
 // Locked reports whether a read lock could not be granted now: a writer holds
 // the lock, the reader limit is reached, or a writer is queued.
 func (l *RWLock) Locked() bool {
+	if st := l.state.Load(); st&rwSlow == 0 {
+		return !l.can(st, false)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.q.bind(&l.mu, l)
 	l.q.sweep()
-	return !l.q.empty() || !l.can(false)
+	l.sync()
+	return !l.q.empty() || !l.can(l.state.Load(), false)
 }
 
 // String describes the lock for debugging:
@@ -115,54 +218,138 @@ func (l *RWLock) String() string {
 	defer l.mu.Unlock()
 	l.q.bind(&l.mu, l)
 	l.q.sweep()
+	l.sync()
 	limit := "inf"
 	if l.maxReaders > 0 {
 		limit = fmt.Sprint(l.maxReaders)
 	}
-	return fmt.Sprintf("RWLock(readers=%d/%s, writer=%t, waiters=%d)", l.readers, limit, l.writer, l.q.live())
+	st := l.state.Load()
+	return fmt.Sprintf("RWLock(readers=%d/%s, writer=%t, waiters=%d)", st/rwReader, limit, st&rwWriter != 0, l.q.live())
 }
 
-// can reports whether the state admits a grant of the given kind, ignoring
+// can reports whether state st admits a grant of the given kind, ignoring
 // the queue.
-func (l *RWLock) can(write bool) bool {
+func (l *RWLock) can(st int64, write bool) bool {
 	if write {
-		return !l.writer && l.readers == 0
+		return st&rwWriter == 0 && st/rwReader == 0
 	}
-	return !l.writer && (l.maxReaders == 0 || l.readers < l.maxReaders)
+	return st&rwWriter == 0 && (l.maxReaders == 0 || st/rwReader < l.maxReaders)
 }
 
-// take records a grant and returns its Release.
-func (l *RWLock) take(write bool) Release {
+// taken is st with a grant of the given kind added.
+func taken(st int64, write bool) int64 {
 	if write {
-		l.writer = true
-	} else {
-		l.readers++
+		return st | rwWriter
 	}
-	var done atomic.Bool
+	return st + rwReader
+}
+
+// grabFast takes a grant if nothing is tracked, without the mutex.
+func (l *RWLock) grabFast(write bool) bool {
+	st := l.state.Load()
+	return st&rwSlow == 0 && l.can(st, write) && l.state.CompareAndSwap(st, taken(st, write))
+}
+
+// grab takes a grant if the state admits one, with l.mu held.
+func (l *RWLock) grab(write bool) bool {
+	for {
+		st := l.state.Load()
+		if !l.can(st, write) {
+			return false
+		}
+		if l.state.CompareAndSwap(st, taken(st, write)) {
+			return true
+		}
+	}
+}
+
+// give returns a grant of the given kind.
+func (l *RWLock) give(write bool) {
+	for {
+		st := l.state.Load()
+		next := st - rwReader
+		if write {
+			next = st &^ rwWriter
+		}
+		if l.state.CompareAndSwap(st, next) {
+			return
+		}
+	}
+}
+
+// release returns a grant: with one compare-and-swap while nothing is
+// tracked, else under the mutex, passing the lock on.
+func (l *RWLock) release(write bool) {
+	for {
+		st := l.state.Load()
+		if st&rwSlow != 0 {
+			break
+		}
+		next := st - rwReader
+		if write {
+			next = st &^ rwWriter
+		}
+		if l.state.CompareAndSwap(st, next) {
+			return
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.give(write)
+	l.q.bind(&l.mu, l)
+	l.q.sweep()
+	l.dispatch()
+}
+
+// sync makes rwSlow say whether the waitq tracks anything; l.mu is held.
+func (l *RWLock) sync() {
+	for {
+		st := l.state.Load()
+		want := st &^ rwSlow
+		if !l.q.idle() {
+			want |= rwSlow
+		}
+		if st == want || l.state.CompareAndSwap(st, want) {
+			return
+		}
+	}
+}
+
+// settle runs after a waiter was queued; see Lock.settle.
+func (l *RWLock) settle() {
+	l.sync()
+	testHookQueued()
+	l.dispatch()
+}
+
+// releaser returns the Release of a grant (see Semaphore.releaser).
+func (l *RWLock) releaser(write bool) Release {
+	t := newTicket()
 	return func() {
-		if done.Swap(true) {
+		if !t.punch() {
 			panic("chans: Release of an RWLock called twice")
 		}
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		l.give(write)
-		l.q.sweep()
-		l.dispatch()
-	}
-}
-
-func (l *RWLock) give(write bool) {
-	if write {
-		l.writer = false
-	} else {
-		l.readers--
+		l.release(write)
+		t.recycle()
 	}
 }
 
 func (l *RWLock) dispatch() {
-	for w := l.q.first(); w != nil && l.can(w.write); w = l.q.first() {
-		l.q.grant(w, l.take(w.write), true)
+	for w := l.q.first(); w != nil && l.grab(w.write); w = l.q.first() {
+		l.q.grant(w, l.releaser(w.write), exclusive)
 	}
+	l.sync()
+}
+
+// place grants w, a pending waiter of a selectx choice, or queues it.
+func (l *RWLock) place(w *waiter[Release]) {
+	if l.q.empty() && l.grab(w.write) {
+		l.q.send(w, l.releaser(w.write), exclusive)
+		l.sync()
+		return
+	}
+	l.q.push(w)
+	l.settle()
 }
 
 func (l *RWLock) reclaim(w *waiter[Release], _ Release) { l.give(w.write) }

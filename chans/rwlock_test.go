@@ -364,7 +364,7 @@ func TestRWLockWritersAfterFullRead(t *testing.T) {
 	_, _, ready := recvNow(w2)
 	is.True(!ready)
 	l.mu.Lock()
-	is.True(l.writer && l.readers == 0)
+	is.True(l.state.Load()&rwWriter != 0 && l.state.Load()/rwReader == 0)
 	l.mu.Unlock()
 }
 
@@ -503,7 +503,7 @@ func TestRWLockCancelledWriterLetsReadersIn(t *testing.T) {
 		r3()
 		is.True(!l.Locked())
 		l.mu.Lock()
-		is.True(!l.writer)
+		is.True(l.state.Load()&rwWriter == 0)
 		l.mu.Unlock()
 	})
 }
@@ -713,7 +713,7 @@ func TestRWLockHammer(t *testing.T) {
 	is.Equal(l.Readers(), 0)
 	is.True(!l.Locked())
 	l.mu.Lock()
-	is.True(!l.writer)
+	is.True(l.state.Load()&rwWriter == 0)
 	is.Equal(l.q.queue.n, 0)
 	is.Equal(l.q.out.n, 0)
 	l.mu.Unlock()

@@ -41,6 +41,7 @@ type Signal[T any] struct {
 // yields the value. A caller that never receives costs its waiter until the
 // next Emit or until ctx ends, whichever comes first.
 func (s *Signal[T]) Next(ctx context.Context) <-chan T {
+	checkCtx(ctx, "Signal.Next")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.q.bind(&s.mu, s)
@@ -48,7 +49,7 @@ func (s *Signal[T]) Next(ctx context.Context) <-chan T {
 		return closed[T]()
 	}
 	s.q.sweep()
-	return s.q.enqueue(ctx, 0, false).ch
+	return s.q.enqueue(ctx, ask[T]{}, byChannel).ch
 }
 
 // Emit delivers v to every goroutine waiting in Next and returns without
@@ -60,7 +61,7 @@ func (s *Signal[T]) Emit(v T) {
 	s.q.bind(&s.mu, s)
 	s.q.sweep()
 	for w := s.q.first(); w != nil; w = s.q.first() {
-		s.q.grant(w, v, false)
+		s.q.grant(w, v, final)
 	}
 }
 

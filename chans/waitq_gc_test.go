@@ -171,30 +171,79 @@ func TestRegistrationOnGlobalPrimitive(t *testing.T) {
 	})
 }
 
-// regs keeps each registered waiter's index right through removals in any
-// order, so unwatch is O(1) and stopAll stops exactly the live ones.
-func TestRegsAddRemove(t *testing.T) {
+// The crowds of a waitq and their stop funcs keep matching indexes through
+// removals in any order, so dropping a crowd is O(1) and stopAll stops
+// exactly the live ones; the memory follows the count down.
+func TestCrowdIndexes(t *testing.T) {
 	is := is.New(t)
-	var r regs[int]
-	ws := make([]*waiter[int], 1000) // enough for the slice to shrink on the way
-	for i := range ws {
-		ws[i] = &waiter[int]{n: i}
-		r.add(ws[i])
-	}
+	o := newTestOwner()
+	ctxs := make([]*countingCtx, 1000) // enough for the slices to shrink on the way
+	ws := make([]*waiter[int], len(ctxs))
+	o.locked(func() {
+		for i := range ctxs {
+			ctxs[i] = newCountingCtx()
+			ws[i], _ = o.enq(ctxs[i])
+		}
+	})
 	rng := rand.New(rand.NewPCG(1, 2))
 	rng.Shuffle(len(ws), func(i, j int) { ws[i], ws[j] = ws[j], ws[i] })
-	for i, w := range ws {
-		r.remove(w)
-		is.Equal(len(r.ws), len(ws)-i-1)
-		left := map[int]bool{}
-		for k, x := range r.ws {
-			is.Equal(int(x.reg), k) // every index still points at its waiter
-			left[x.n] = true
+	o.locked(func() {
+		for i, w := range ws {
+			o.q.leave(w)
+			is.Equal(len(o.q.crowds), len(ws)-i-1)
+			is.Equal(len(o.q.regs.stops), len(o.q.crowds))
+			for k, c := range o.q.crowds {
+				is.Equal(c.idx, k) // every index still points at its crowd
+			}
+			is.True(cap(o.q.crowds) <= 64 || len(o.q.crowds) >= cap(o.q.crowds)/4)
 		}
-		for _, x := range ws[i+1:] {
-			is.True(left[x.n]) // and nobody else was removed
-		}
-		is.True(cap(r.ws) <= 64 || len(r.ws) >= cap(r.ws)/4) // and memory follows the count down
+	})
+	for _, c := range ctxs {
+		is.Equal(c.live(), 0)
+		c.cancel()
+	}
+}
+
+// W7, #11: a primitive dropped with a grant nobody received, on a ctx that
+// lives on, is collected with its registration: the registration reaches the
+// grant (and the Release in it, which points back at the primitive) only
+// through a weak pointer.
+func TestDroppedPrimitiveWithUnreceivedGrant(t *testing.T) {
+	for _, c := range []oneShot{
+		{"Lock", func(ctx context.Context, dead *atomic.Int32) {
+			l := new(Lock)
+			r, _ := l.TryAcquire()
+			l.Acquire(ctx)
+			r() // granted to the waiter, never received
+			countDeath(l, dead)
+		}},
+		{"RWLock", func(ctx context.Context, dead *atomic.Int32) {
+			l := NewRWLock(0)
+			r, _ := l.TryAcquireWrite()
+			l.AcquireRead(ctx)
+			r()
+			countDeath(l, dead)
+		}},
+		{"Semaphore", func(ctx context.Context, dead *atomic.Int32) {
+			s := NewSemaphore(0)
+			s.Acquire(ctx)
+			s.Release()
+			countDeath(s, dead)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			is := is.New(t)
+			ctx := newCountingCtx()
+			defer ctx.cancel()
+			const n = 50
+			var dead atomic.Int32
+			for range n {
+				c.use(ctx, &dead)
+			}
+			collect(func() bool { return dead.Load() == n && ctx.live() == 0 })
+			is.Equal(int(dead.Load()), n)
+			is.Equal(ctx.live(), 0)
+		})
 	}
 }
 

@@ -52,7 +52,10 @@ func TestAllFailsFastOnAClosedOp(t *testing.T) {
 		a, b := newPool(0), newPool(1)
 		rs, err := All(t.Context(), a.acquire, closedOp[func()], b.acquire)
 		is.True(errors.Is(err, ErrClosed))
-		is.Equal(err.Error(), "selectx: op closed without a value (op 1)")
+		var oe *OpError
+		is.True(errors.As(err, &oe))
+		is.Equal(oe.Index, 1)
+		is.Equal(err.Error(), "selectx: op 1 closed without a value")
 		is.True(rs[0] == nil)
 		if rs[2] != nil { // taken before the closed op was seen
 			rs[2]()

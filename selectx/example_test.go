@@ -88,6 +88,7 @@ func ExampleFirst() {
 	i, release, err := selectx.First(context.Background(), a.Acquire, b.Acquire)
 	if err != nil {
 		fmt.Println(err)
+		releaseA()
 		return
 	}
 	fmt.Println("took lock", i)

@@ -282,8 +282,8 @@ func TestGroupNilContext(t *testing.T) {
 	var nilCtx context.Context
 	var g Group[any, int]
 	_, _ = g.Callback(1)
-	mustPanic(t, "selectx: Group.Wait: nil Context", func() { _, _ = g.Wait(nilCtx, 1) })
-	mustPanic(t, "selectx: Group.WaitAny: nil Context", func() { _, _, _ = g.WaitAny(nilCtx, 1) })
+	mustPanic(t, "selectx: Group.Wait with a nil Context", func() { _, _ = g.Wait(nilCtx, 1) })
+	mustPanic(t, "selectx: Group.WaitAny with a nil Context", func() { _, _, _ = g.WaitAny(nilCtx, 1) })
 	groupWorks(t, &g)
 	if err := g.Cancel(1); err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 )
 
 // Op is one operation to wait for: a func that starts it under ctx and returns
@@ -76,8 +75,10 @@ func Closed(c <-chan struct{}) Op[struct{}] {
 // value, that is, none of them took effect, while ctx was still live.
 var ErrClosed = errors.New("selectx: op closed without a value")
 
-// small is how many channels the hand-written select in wait covers; more
-// go through reflect.Select.
+// small is how many channels the hand-written select in race.block covers
+// (three foreign ops, the choice's wake-up and the caller's Done); more foreign
+// ops go through reflect.Select. Ops that package chans serves never count:
+// one wake-up channel stands for all of them.
 const small = 4
 
 // checkOps panics on a nil Op before anything is started, so a bad argument
@@ -90,89 +91,17 @@ func checkOps[T any](fn string, ops []Op[T]) {
 	}
 }
 
-// start runs every op under ctx and stores its channel in chs.
-func start[T any](ctx context.Context, ops []Op[T], chs []<-chan T) {
-	for i, op := range ops {
-		c := op(ctx)
-		if c == nil {
-			// A nil channel would block forever without a word.
-			panic(fmt.Sprintf("selectx: op %d returned a nil channel", i))
-		}
-		chs[i] = c
+// Bind returns the Op that calls f with its ctx and a: an operation with one
+// argument beyond its ctx, such as a Semaphore's AcquireN with n, a Mailbox's
+// Receive with accept, or a Queue's Put with the item, without a closure of
+// the caller's own:
+//
+//	i, r, err := selectx.First(ctx, selectx.Bind(sem.AcquireN, 2), lock.Acquire)
+//
+// Calling the Op allocates nothing beyond what f itself does.
+func Bind[A, T any](f func(context.Context, A) <-chan T, a A) Op[T] {
+	if f == nil {
+		panic("selectx: Bind of a nil func")
 	}
-}
-
-// next receives from the first channel of chs to be ready and returns its
-// index, the value and whether it was a value rather than a close. Channels
-// ready at the same instant are taken in argument order: next polls them in
-// order without blocking and blocks only when none is ready. Nil entries
-// (finished operations) are skipped. The index is -1 when done is closed
-// first.
-func next[T any](chs []<-chan T, done <-chan struct{}) (int, T, bool) {
-	for i, c := range chs {
-		if c == nil {
-			continue
-		}
-		select {
-		case v, ok := <-c:
-			return i, v, ok
-		default:
-		}
-	}
-	if len(chs) > small {
-		return waitReflect(chs, done)
-	}
-	return wait(chs, done)
-}
-
-// wait blocks until one of up to four channels or done is ready. The unused
-// and finished slots are nil channels, which a select never chooses.
-func wait[T any](chs []<-chan T, done <-chan struct{}) (int, T, bool) {
-	var c [small]<-chan T
-	copy(c[:], chs)
-	select {
-	case v, ok := <-c[0]:
-		return 0, v, ok
-	case v, ok := <-c[1]:
-		return 1, v, ok
-	case v, ok := <-c[2]:
-		return 2, v, ok
-	case v, ok := <-c[3]:
-		return 3, v, ok
-	case <-done:
-		var zero T
-		return -1, zero, false
-	}
-}
-
-// waitReflect is wait for any number of channels.
-func waitReflect[T any](chs []<-chan T, done <-chan struct{}) (int, T, bool) {
-	cases := make([]reflect.SelectCase, len(chs)+1)
-	for i, c := range chs {
-		cases[i].Dir = reflect.SelectRecv
-		if c != nil {
-			cases[i].Chan = reflect.ValueOf(c)
-		}
-	}
-	var v T
-	i, recv, ok := selectOrDone(cases, done)
-	if ok {
-		reflect.ValueOf(&v).Elem().Set(recv)
-	}
-	return i, v, ok
-}
-
-// selectOrDone runs reflect.Select over cases, whose last element it fills
-// with done. It returns i < 0 when done was chosen.
-func selectOrDone(cases []reflect.SelectCase, done <-chan struct{}) (int, reflect.Value, bool) {
-	last := len(cases) - 1
-	cases[last].Dir = reflect.SelectRecv
-	if done != nil {
-		cases[last].Chan = reflect.ValueOf(done)
-	}
-	i, recv, ok := reflect.Select(cases)
-	if i == last {
-		return -1, recv, false
-	}
-	return i, recv, ok
+	return func(ctx context.Context) <-chan T { return f(ctx, a) }
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+
+	"github.com/turnstile-go/turnstile/internal/choice"
 )
 
 // Case is one branch of Select, made by On. The zero Case is invalid.
@@ -12,15 +14,16 @@ type Case struct{ b branch }
 // branch is a Case whose value type is hidden. A Case holds no per-call
 // state, so one Case may serve several Select calls, even concurrently.
 type branch interface {
-	start(ctx context.Context) armed
+	start(c *choice.Ctx, i int) armed
 }
 
 // armed is a started branch inside one Select call.
 type armed interface {
 	poll() (ready, ok bool) // non-blocking receive
-	channel() reflect.Value
-	took(v reflect.Value) // the value reflect.Select received
-	fire()
+	channel() reflect.Value // for reflect.Select, when the op is foreign
+	took(v reflect.Value)   // the value reflect.Select received
+	waiter() choice.Waiter  // the waiter serving the op, or nil if it is foreign
+	fire()                  // call then with the value
 }
 
 // On makes a Select branch: op is started by Select and, if it wins, then is
@@ -43,18 +46,24 @@ type on[T any] struct {
 	then func(T)
 }
 
-func (o on[T]) start(ctx context.Context) armed {
-	c := o.op(ctx)
-	if c == nil {
-		panic("selectx: op returned a nil channel")
+func (o on[T]) start(c *choice.Ctx, i int) armed {
+	before := c.Len()
+	ch := o.op(c)
+	if ch == nil {
+		panic(fmt.Sprintf("selectx: Select: case %d's op returned a nil channel", i))
 	}
-	return &onArmed[T]{c: c, then: o.then}
+	a := &onArmed[T]{c: ch, then: o.then}
+	if c.Len() > before {
+		a.w = c.Find(before, ch)
+	}
+	return a
 }
 
 type onArmed[T any] struct {
 	c    <-chan T
 	v    T
 	then func(T)
+	w    choice.Waiter
 }
 
 func (a *onArmed[T]) poll() (ready, ok bool) {
@@ -70,24 +79,30 @@ func (a *onArmed[T]) channel() reflect.Value { return reflect.ValueOf(a.c) }
 
 func (a *onArmed[T]) took(v reflect.Value) { reflect.ValueOf(&a.v).Elem().Set(v) }
 
+func (a *onArmed[T]) waiter() choice.Waiter { return a.w }
+
 func (a *onArmed[T]) fire() {
 	if a.then != nil {
 		a.then(a.v)
 	}
 }
 
-// Select is First for ops of different types. It starts every case's op,
-// waits for the first to deliver, cancels the others (their grants go back, as
-// in First), then calls the winner's then in the caller's goroutine and
-// returns the winner's index. Ties go to the earliest case. A case whose
-// channel closes without a value drops out; if all drop out, Select returns
-// -1 and ErrClosed. If ctx ends first, or is done at the call (then nothing
-// is started), Select returns -1 and ctx.Err() and no then is called.
+// Select is First for ops of different types. It starts the cases' ops in
+// two passes as First does, waits for the first to deliver, withdraws the
+// others (their grants go back, as in First), then calls the winner's then
+// in the caller's goroutine and returns the winner's index. Ties go to the
+// earliest case. A case whose channel closes without a value drops out; if
+// all drop out, Select returns -1 and an error as First does (an *OpError
+// with its primitive's reason, or ErrClosed). If ctx ends first, or is done
+// at the call (then nothing is started), Select returns -1 and ctx.Err() and
+// no then is called.
 //
-// Select polls without reflection but blocks with reflect.Select, which
-// allocates; for ops of one type, First is cheaper. It panics if cases is
-// empty, holds a zero Case, or an op returns a nil channel.
+// Select needs no reflection and no goroutine while every op is one of
+// package chans; it blocks with reflect.Select when some are not. It panics
+// if ctx is nil, cases is empty, holds a zero Case, or an op returns a nil
+// channel.
 func Select(ctx context.Context, cases ...Case) (int, error) {
+	checkCtx("Select", ctx)
 	if len(cases) == 0 {
 		panic("selectx: Select needs at least one case")
 	}
@@ -99,50 +114,109 @@ func Select(ctx context.Context, cases ...Case) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return -1, err
 	}
-	opCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
-	as := make([]armed, len(cases))
-	for i, c := range cases {
-		as[i] = c.b.start(opCtx)
+	c := choice.New(ctx)
+	defer c.End()
+	var buf [small]armed
+	as := buf[:0]
+	if len(cases) > small {
+		as = make([]armed, 0, len(cases))
 	}
+	var closed []error
 	win := func(i int) (int, error) {
-		cancel() // give the losers' grants back before then runs
+		if w := as[i].waiter(); w != nil {
+			w.Received()
+		}
+		c.End() // give the losers' grants back before then runs
 		as[i].fire()
 		return i, nil
 	}
-	live := len(as)
-	for i, a := range as {
-		ready, ok := a.poll()
-		if !ready {
-			continue
+	// ready polls the first n cases in order; a closed one drops out.
+	ready := func(n int) int {
+		for i := 0; i < n; i++ {
+			a := as[i]
+			if a == nil {
+				continue
+			}
+			r, ok := a.poll()
+			switch {
+			case !r:
+				continue
+			case ok:
+				return i
+			}
+			var why error
+			if w := a.waiter(); w != nil {
+				why = w.Cause()
+			}
+			closed = append(closed, &OpError{Index: i, Err: why})
+			as[i] = nil
 		}
-		if ok {
-			return win(i)
-		}
-		as[i] = nil
-		live--
+		return -1
 	}
-	sel := make([]reflect.SelectCase, len(as)+1)
-	for i, a := range as {
-		sel[i].Dir = reflect.SelectRecv
-		if a != nil { // a zero Chan is never chosen
-			sel[i].Chan = a.channel()
+	for i, cs := range cases {
+		as = append(as, cs.b.start(c, i))
+		if j := ready(i + 1); j >= 0 {
+			return win(j)
 		}
 	}
-	for ; live > 0; live-- {
-		i, v, ok := selectOrDone(sel, ctx.Done())
-		if i < 0 {
-			return -1, ctx.Err()
+	c.Arm()
+	for i := range as {
+		if a := as[i]; a != nil && a.waiter() != nil {
+			a.waiter().Arm()
 		}
-		if ok {
-			as[i].took(v)
-			return win(i)
+		if j := ready(i + 1); j >= 0 {
+			return win(j)
 		}
-		sel[i].Chan = reflect.Value{}
+	}
+	for {
+		live, foreign := 0, 0
+		for _, a := range as {
+			if a != nil {
+				live++
+				if a.waiter() == nil {
+					foreign++
+				}
+			}
+		}
+		if live == 0 {
+			break
+		}
+		if foreign == 0 {
+			select {
+			case <-c.Woken():
+			case <-ctx.Done():
+				return -1, ctx.Err()
+			}
+		} else {
+			sel := make([]reflect.SelectCase, 0, foreign+2)
+			idx := make([]int, 0, foreign)
+			for i, a := range as {
+				if a != nil && a.waiter() == nil {
+					sel = append(sel, reflect.SelectCase{Dir: reflect.SelectRecv, Chan: a.channel()})
+					idx = append(idx, i)
+				}
+			}
+			sel = append(sel,
+				reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(c.Woken())},
+				reflect.SelectCase{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())})
+			k, v, ok := reflect.Select(sel)
+			switch {
+			case k == len(idx)+1:
+				return -1, ctx.Err()
+			case k < len(idx) && ok:
+				as[idx[k]].took(v)
+				return win(idx[k])
+			case k < len(idx):
+				closed = append(closed, &OpError{Index: idx[k]})
+				as[idx[k]] = nil
+			}
+		}
+		if j := ready(len(as)); j >= 0 {
+			return win(j)
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return -1, err
 	}
-	return -1, ErrClosed
+	return -1, closedErr(closed)
 }
