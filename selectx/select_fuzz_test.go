@@ -13,9 +13,11 @@ import (
 
 // FuzzSelect runs Select over cases of different types, on real chans
 // primitives in a state the input chooses, and compares the outcome with the
-// plain model of fuzz_test.go. Select starts every case's op before it looks
-// at any, so, unlike First, every ready loser really is handed its grant and
-// must give it back:
+// plain model of fuzz_test.go. The model starts every case's op in argument
+// order, and a loser that it says was granted gives its grant back, so its
+// states are the same whether Select hands losers grants and takes them
+// back (as it did when it started every op before looking at any) or stops
+// starting once one is ready (as it does in two passes now):
 //
 //   - ctx done at the call: -1 and ctx.Err(), nothing started, no then run;
 //   - else the earliest case, in argument order, whose primitive grants at
