@@ -85,15 +85,3 @@ func TestAllEdgeCases(t *testing.T) {
 
 	mustPanic(t, "selectx: All: op 0 is nil", func() { All[int](t.Context(), nil) })
 }
-
-// after is an op that delivers v once d has passed; it cannot be undone.
-func after[T any](d time.Duration, v T) Op[T] {
-	return func(context.Context) <-chan T {
-		c := make(chan T, 1)
-		time.AfterFunc(d, func() {
-			c <- v
-			close(c)
-		})
-		return c
-	}
-}

@@ -126,3 +126,128 @@ func ExampleClosed() {
 	// 1 <nil>
 	// locked: false
 }
+
+// Take two locks at once, or neither. All gives back what it took if it
+// cannot take everything; here ctx is already done, so it starts nothing.
+func ExampleAll() {
+	var a, b chans.Lock
+	rs, err := selectx.All(context.Background(), a.Acquire, b.Acquire)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("holding both:", a.Locked() && b.Locked())
+	for _, release := range rs {
+		release()
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rs, err = selectx.All(ctx, a.Acquire, b.Acquire)
+	fmt.Println(err, rs[0] == nil && rs[1] == nil, a.Locked() || b.Locked())
+	// Output:
+	// holding both: true
+	// context canceled true false
+}
+
+// Handle items as they come, from whichever queue has one. Items ready at
+// once come in argument order; the loop ends when every op has delivered.
+func ExampleCompleted() {
+	q0, q1, q2 := chans.NewQueue[string](0), chans.NewQueue[string](0), chans.NewQueue[string](0)
+	_ = q1.TryPut("b")
+	_ = q2.TryPut("c")
+	n := 0
+	for i, item := range selectx.Completed(context.Background(), q0.Get, q1.Get, q2.Get) {
+		fmt.Println("queue", i, "gave", item)
+		if n++; n == 2 {
+			_ = q0.TryPut("a") // the loop is still waiting for q0
+		}
+	}
+	// Output:
+	// queue 1 gave b
+	// queue 2 gave c
+	// queue 0 gave a
+}
+
+// Take the lock or a job, whichever comes first. The winner's func runs in
+// the caller's goroutine once the others are cancelled: the lock the first
+// case was queued for is not taken.
+func ExampleSelect() {
+	var lock chans.Lock
+	jobs := chans.NewQueue[string](0)
+	holder, _ := lock.TryAcquire() // the lock is busy
+	_ = jobs.TryPut("resize image")
+
+	i, err := selectx.Select(context.Background(),
+		selectx.On(lock.Acquire, func(release chans.Release) {
+			defer release()
+			fmt.Println("got the lock")
+		}),
+		selectx.On(jobs.Get, func(job string) { fmt.Println("handling", job) }),
+	)
+	fmt.Println(i, err)
+	holder()
+	fmt.Println("locked:", lock.Locked(), "jobs left:", jobs.Len())
+	// Output:
+	// handling resize image
+	// 1 <nil>
+	// locked: false jobs left: 0
+}
+
+// On pairs an op with what to do with its value, so the cases of one Select
+// may have different types. then may be nil when the index is all you need
+// and the op hands out nothing exclusive. A Case holds no state of its own:
+// the same cases serve several Selects.
+func ExampleOn() {
+	var answer chans.Result[int]
+	var stop chans.Event
+	_ = answer.Set(42)
+	cases := []selectx.Case{
+		selectx.On(selectx.Closed(stop.Wait()), nil),
+		selectx.On(answer.Get, func(v int) { fmt.Println("the answer is", v) }),
+	}
+	for range 2 {
+		i, err := selectx.Select(context.Background(), cases...)
+		fmt.Println(i, err)
+		stop.Set() // from now on both are ready: the earlier case wins
+	}
+	// Output:
+	// the answer is 42
+	// 1 <nil>
+	// 0 <nil>
+}
+
+// Chan makes an op of a plain channel (a timer's, a Process's, your own).
+// Nothing is taken back when it loses: a value sent on it stays for the next
+// receiver.
+func ExampleChan() {
+	a, b := make(chan string, 1), make(chan string, 1)
+	a <- "from a"
+	b <- "from b"
+	i, v, err := selectx.First(context.Background(), selectx.Chan(a), selectx.Chan(b))
+	fmt.Println(i, v, err) // both ready: the earlier op wins
+	fmt.Println(<-b)
+	// Output:
+	// 0 from a <nil>
+	// from b
+}
+
+// Hand a callback to code that reports through one, then wait for its
+// result. Only the first call counts: a later value goes to Discard (give
+// back a grant there).
+func ExampleGroup_Callback() {
+	g := selectx.Group[string, int]{Discard: func(key string, v int) {
+		fmt.Println("discarded", key, v)
+	}}
+	done, _ := g.Callback("sum")
+	go func() { done(1 + 2) }() // reports later, from another goroutine
+
+	v, err := g.Wait(context.Background(), "sum")
+	fmt.Println(v, err)
+	done(4) // called again
+	fmt.Println(g.Close())
+	// Output:
+	// 3 <nil>
+	// discarded sum 4
+	// <nil>
+}

@@ -251,17 +251,6 @@ func TestFirstRace(t *testing.T) {
 	})
 }
 
-func mustPanic(t *testing.T, want string, f func()) {
-	t.Helper()
-	defer func() {
-		t.Helper()
-		if got := recover(); got != want {
-			t.Errorf("panic %v, want %q", got, want)
-		}
-	}()
-	f()
-}
-
 // BenchmarkFirst4 compares First over four channels, the last one ready,
 // with the reflect.Select a caller would otherwise write.
 func BenchmarkFirst4(b *testing.B) { benchFirst(b, 4, false) }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -40,8 +39,9 @@ import (
 // and every value given to a callback must have come out exactly once: from
 // a wait or through Discard.
 //
-// Input layout: up to 24 steps of three bytes each (op, a, b; missing bytes
-// read as 0), op%10 being one of the g* constants below.
+// Input layout (read with fuzz_test.go's fuzzInput): up to 24 steps of three
+// bytes each (op, a, b; missing bytes read as 0), op%10 being one of the g*
+// constants below.
 func FuzzGroup(f *testing.F) {
 	// Complete a key, collect it, then it is unknown.
 	f.Add([]byte{gCallback, 1, 0, gCall, 0, 0, gWait, 1, 2, gWait, 1, 2})
@@ -132,21 +132,21 @@ type groupModel struct {
 	wantDisc  []gKV // what the model says it should have received
 	given     []int // values passed to callbacks
 	returned  []int // values returned by waits, timeouts' zeros left out
-	log       []string
+	log       *fuzzLog
 }
 
 func groupCase(t *testing.T, data []byte) {
-	byteAt := bytesAt(data)
-	m := &groupModel{t: t, g: new(selectx.Group[int, int])}
+	in := &fuzzInput{data: data}
+	m := &groupModel{t: t, log: &fuzzLog{t: t}, g: new(selectx.Group[int, int])}
 	m.g.Discard = func(k, v int) { m.discarded = append(m.discarded, gKV{k, v}) }
 	for i := 0; i < len(data) && i < 3*groupSteps; i += 3 {
-		m.step(byteAt(i)%gSteps, byteAt(i+1), byteAt(i+2))
+		m.step(in.at(i)%gSteps, in.at(i+1), in.at(i+2))
 		synctest.Wait() // the waits woken by the step, and the timers
 		m.check()
 	}
 
 	// Cancel what still waits, then close: every value is out.
-	m.log = append(m.log, "end: cancel the blocked waits")
+	m.log.logf("end: cancel the blocked waits")
 	for _, w := range m.blocked {
 		w.cancel()
 		w.want = gResult{err: context.Canceled}
@@ -170,7 +170,7 @@ func groupCase(t *testing.T, data []byte) {
 
 func (m *groupModel) fail(format string, args ...any) {
 	m.t.Helper()
-	m.t.Fatalf("%s\nsteps:\n\t%s", fmt.Sprintf(format, args...), strings.Join(m.log, "\n\t"))
+	m.log.fatalf(format, args...)
 }
 
 func (m *groupModel) step(op, a, b int) {
@@ -293,7 +293,7 @@ func (m *groupModel) step(op, a, b int) {
 }
 
 func (m *groupModel) logf(format string, args ...any) {
-	m.log = append(m.log, fmt.Sprintf("%gs: ", float64(m.now)/2)+fmt.Sprintf(format, args...))
+	m.log.logf("%gs: %s", float64(m.now)/2, fmt.Sprintf(format, args...))
 }
 
 // wait runs Wait or WaitAny for keys with the ctx that b%4 picks: 0 one

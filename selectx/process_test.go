@@ -77,16 +77,3 @@ func TestProcessPanicsIfNotStarted(t *testing.T) {
 	mustPanic(t, "selectx: Process needs a started command", func() { Process(helper(t, "exit3")) })
 	mustPanic(t, "selectx: Process needs a started command", func() { Process(nil) })
 }
-
-// recvWithin receives from c, failing the test after 10 seconds: a safety
-// net for waits on the operating system, where fake time cannot help.
-func recvWithin[T any](t *testing.T, c <-chan T) (T, bool) {
-	t.Helper()
-	select {
-	case v, ok := <-c:
-		return v, ok
-	case <-time.After(10 * time.Second):
-		t.Fatal("nothing received within 10s")
-		panic("unreachable")
-	}
-}

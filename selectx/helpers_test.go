@@ -2,9 +2,18 @@ package selectx
 
 import (
 	"context"
+	"os"
 	"slices"
+	"strings"
 	"sync"
+	"testing"
+	"time"
+
+	"github.com/turnstile-go/turnstile/internal/leakcheck"
 )
+
+// The helpers shared by the tests of package selectx. (The fuzz targets,
+// in package selectx_test, share fuzz_test.go.)
 
 // pool is a test-only stand-in for a chans primitive: a counting semaphore
 // whose acquire follows the waiting contract. Its channel has capacity 1,
@@ -115,4 +124,83 @@ func valueOp[T any](v T) Op[T] {
 		close(c)
 		return c
 	}
+}
+
+// after is an op that delivers v once d has passed; it cannot be undone.
+func after[T any](d time.Duration, v T) Op[T] {
+	return func(context.Context) <-chan T {
+		c := make(chan T, 1)
+		time.AfterFunc(d, func() {
+			c <- v
+			close(c)
+		})
+		return c
+	}
+}
+
+func mustPanic(t *testing.T, want string, f func()) {
+	t.Helper()
+	defer func() {
+		t.Helper()
+		if got := recover(); got != want {
+			t.Errorf("panic %v, want %q", got, want)
+		}
+	}()
+	f()
+}
+
+// recvWithin receives from c, failing the test after 10 seconds: a safety
+// net for waits on the operating system, where fake time cannot help.
+func recvWithin[T any](t *testing.T, c <-chan T) (T, bool) {
+	t.Helper()
+	select {
+	case v, ok := <-c:
+		return v, ok
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing received within 10s")
+		panic("unreachable")
+	}
+}
+
+// within runs f in a goroutine and fails the test if it has not returned
+// after 10 seconds: a bound for calls that would block forever on a lock
+// left held, where a synctest bubble would hang instead of failing.
+func within(t *testing.T, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s: blocked for 10s (a lock left held?)", what)
+	}
+}
+
+// noLeak fails t if a goroutine started during t outlives it. Call it
+// first, so that its check runs after the other cleanups.
+func noLeak(t *testing.T) {
+	t.Helper()
+	before := leakcheck.Snapshot()
+	t.Cleanup(func() {
+		if leaked := leakcheck.Find(before, 5*time.Second); len(leaked) > 0 {
+			t.Errorf("%d goroutine(s) outlived the test:\n\n%s", len(leaked), strings.Join(leaked, "\n\n"))
+		}
+	})
+}
+
+// pipe returns the ends of an os.Pipe, closed when the test ends.
+func pipe(t *testing.T) (r, w *os.File) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		r.Close()
+		w.Close()
+	})
+	return r, w
 }
