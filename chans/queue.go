@@ -587,7 +587,9 @@ func (p *putOwner[T]) dispatch() { (*Queue[T])(p).dispatch() }
 // way one leaves; Shutdown grants ErrShutdown instead) and forgets its item.
 func (p *putOwner[T]) left(w *waiter[error]) {
 	(*Queue[T])(p).unhold(w.n)
-	w.ch <- w.ctx.Err()
+	if w.kind == byChannel { // a blocking putter knows why it stopped waiting
+		w.ch <- w.ctx.Err()
+	}
 }
 
 // place serves w, a pending putter of a selectx choice.
