@@ -255,14 +255,10 @@ func TestConditionTimedOutWaitersLeave(t *testing.T) {
 			c.Wait(ctx)
 		}
 		live := c.Wait(context.Background())
-		c.mu.Lock()
-		is.Equal(c.q.len(), 102)
-		c.mu.Unlock()
+		is.Equal(condInside(&c, false, nil).queued, 102)
 		time.Sleep(20 * time.Millisecond)
 		synctest.Wait()
-		c.mu.Lock()
-		is.Equal(c.q.len(), 1)
-		c.mu.Unlock()
+		is.Equal(condInside(&c, false, nil).queued, 1)
 		_, _, ready := recvNow(live)
 		is.True(!ready)
 		c.Notify(1)
@@ -326,9 +322,7 @@ func TestConditionReclaimedNotifyLapses(t *testing.T) {
 	is.True(!ok)
 	_, _, ready := recvNow(c.Wait(context.Background()))
 	is.True(!ready)
-	c.mu.Lock()
-	is.Equal(c.owed, 0)
-	c.mu.Unlock()
+	is.Equal(condInside(&c, false, nil).owed, 0)
 }
 
 // NotifyAll's notifications are final: one left unreceived by a waiter
@@ -486,10 +480,9 @@ func TestConditionHammer(t *testing.T) {
 	}
 	unwoken := got - compensated
 	is.Equal(c.String(), fmt.Sprintf("Condition(waiters=%d)", unwoken))
-	c.mu.Lock()
-	is.Equal(c.q.queue.n, unwoken) // nobody else was notified, and no one is lost
-	is.Equal(c.owed, 0)
-	c.mu.Unlock()
+	st := condInside(&c, false, nil)
+	is.Equal(st.queued, unwoken) // nobody else was notified, and no one is lost
+	is.Equal(st.owed, 0)
 	c.NotifyAll()
 	for range unwoken {
 		<-woken

@@ -14,13 +14,6 @@ import (
 // tornado's tornado/test/locks_test.py (EventTest) name their origin. Wait
 // takes no deadline (W6); a timed wait is a select on a ctx.
 
-// isClosed reports whether ch is closed (Event and latch channels carry no
-// values, so a ready receive means closed).
-func isClosed(ch <-chan struct{}) bool {
-	_, _, ready := recvNow(ch)
-	return ready
-}
-
 // toro test_event.py: test_str; tornado EventTest.test_repr.
 func TestEventString(t *testing.T) {
 	is := is.New(t)

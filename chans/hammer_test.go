@@ -163,16 +163,16 @@ func TestHammerRWLock(t *testing.T) {
 // Shutdown(true) may drop.
 func TestHammerQueue(t *testing.T) {
 	type config struct {
-		kind      queueOrder
+		kind      int // index in queueKinds
 		maxsize   int
 		immediate bool
 		early     bool // shut down halfway through the Puts
 	}
 	var configs []config
-	for _, kind := range []queueOrder{fifo, lifo, prio} {
+	for kind := range queueKinds {
 		for _, maxsize := range []int{0, 2} {
 			for _, immediate := range []bool{false, true} {
-				configs = append(configs, config{kind, maxsize, immediate, (int(kind)+maxsize)%2 == 0})
+				configs = append(configs, config{kind, maxsize, immediate, (kind+maxsize)%2 == 0})
 			}
 		}
 	}
@@ -180,9 +180,9 @@ func TestHammerQueue(t *testing.T) {
 	var sumReceived, sumQueued, sumDropped int
 	for _, c := range configs {
 		name := fmt.Sprintf("Queue/%s/max=%d/immediate=%v/early=%v",
-			[...]string{"fifo", "lifo", "prio"}[c.kind], c.maxsize, c.immediate, c.early)
+			queueKinds[c.kind].name, c.maxsize, c.immediate, c.early)
 		t.Run(name, func(t *testing.T) {
-			q := newQueue[int]("NewQueue", c.maxsize, c.kind, lessInt)
+			q := queueKinds[c.kind].new(c.maxsize)
 			const producers, consumers = 4, 4
 			// Each item costs a Put and (unless refused) a Get or two.
 			perProducer := hammerOps() / len(configs) / producers

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
-	"time"
 
 	"github.com/matryer/is"
 )
@@ -21,103 +20,6 @@ import (
 // middle of the registration itself, with no hook in the production code:
 // context.AfterFunc uses a ctx's own AfterFunc method when it has one.
 // synctest.Wait then lets the abandon goroutine finish deterministically.
-
-// hookCtx is a context whose end the test drives: end() closes Done and sets
-// Err, as cancel does; fire() runs the callbacks registered through
-// context.AfterFunc (each starts the goroutine that runs the primitive's
-// abandon). onRegister, if set, runs inside the registration, that is with
-// the primitive's mutex held.
-type hookCtx struct {
-	mu         sync.Mutex
-	done       chan struct{}
-	err        error
-	funcs      map[int]func()
-	next       int
-	registered int // AfterFunc registrations ever made
-	onRegister func(*hookCtx)
-}
-
-func newHookCtx() *hookCtx {
-	return &hookCtx{done: make(chan struct{}), funcs: map[int]func(){}}
-}
-
-func (c *hookCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
-func (c *hookCtx) Done() <-chan struct{}       { return c.done }
-func (c *hookCtx) Value(any) any               { return nil }
-
-func (c *hookCtx) Err() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
-}
-
-// AfterFunc is what context.AfterFunc calls to register f.
-func (c *hookCtx) AfterFunc(f func()) (stop func() bool) {
-	c.mu.Lock()
-	id := c.next
-	c.next++
-	c.funcs[id] = f
-	c.registered++
-	hook := c.onRegister
-	c.mu.Unlock()
-	if hook != nil {
-		hook(c)
-	}
-	return func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		_, ok := c.funcs[id]
-		delete(c.funcs, id)
-		return ok
-	}
-}
-
-// end ends the ctx without running the AfterFunc callbacks.
-func (c *hookCtx) end() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.err == nil {
-		c.err = context.Canceled
-		close(c.done)
-	}
-}
-
-// fire runs the callbacks registered and not stopped, as cancel would have.
-func (c *hookCtx) fire() {
-	c.mu.Lock()
-	fs := c.funcs
-	c.funcs = map[int]func(){}
-	c.mu.Unlock()
-	for _, f := range fs {
-		f()
-	}
-}
-
-// pending is a wait in progress, whatever its channel's element type.
-type pending interface {
-	buffered() bool    // a grant sits in the channel
-	recv() (any, bool) // receive (blocks until the outcome is known)
-	closedEmpty() bool // closed without a value, right now
-}
-
-type pend[T any] struct{ ch <-chan T }
-
-func (p pend[T]) buffered() bool { return len(p.ch) == 1 }
-func (p pend[T]) recv() (any, bool) {
-	v, ok := <-p.ch
-	return v, ok
-}
-func (p pend[T]) closedEmpty() bool {
-	select {
-	case v, ok := <-p.ch:
-		if ok {
-			panic(fmt.Sprintf("closedEmpty: got a value %v", v))
-		}
-		return true
-	default:
-		return false
-	}
-}
 
 // ilOps drives one exclusive primitive through the interleavings.
 type ilOps struct {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,115 +22,6 @@ import (
 // context.DeadlineExceeded), and release is the Release the channel yielded.
 // Python-only cases (test_yield_lock, test_context_manager_misuse,
 // test_acquire_fifo_async_with) have no Go counterpart.
-
-// recvNow receives from ch if that does not block: ready says whether it
-// did, ok whether a value came (false for a closed, empty channel).
-func recvNow[T any](ch <-chan T) (v T, ok, ready bool) {
-	select {
-	case v, ok = <-ch:
-		return v, ok, true
-	default:
-		return v, false, false
-	}
-}
-
-// panicText runs f and returns the message it panicked with, or "" if it
-// returned normally.
-func panicText(f func()) (msg string) {
-	defer func() {
-		if r := recover(); r != nil {
-			msg = fmt.Sprint(r)
-		}
-	}()
-	f()
-	return ""
-}
-
-// isChansPanic asserts that f panics with a "chans: " message.
-func isChansPanic(t *testing.T, f func()) {
-	t.Helper()
-	msg := panicText(f)
-	if !strings.HasPrefix(msg, "chans: ") {
-		t.Fatalf("want a panic starting with %q, got %q", "chans: ", msg)
-	}
-}
-
-// countingCtx is a cancellable context that counts the context.AfterFunc
-// registrations made on it. context.AfterFunc calls a context's own
-// AfterFunc method when it has one, and the stop function it returns calls
-// ours, so live() is exactly the number of registrations neither stopped nor
-// fired: what a long-lived ctx accumulates.
-type countingCtx struct {
-	done chan struct{}
-
-	mu    sync.Mutex
-	err   error
-	next  int
-	fns   map[int]func()
-	total int
-}
-
-func newCountingCtx() *countingCtx {
-	return &countingCtx{done: make(chan struct{}), fns: map[int]func(){}}
-}
-
-func (c *countingCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
-func (c *countingCtx) Done() <-chan struct{}       { return c.done }
-func (c *countingCtx) Value(any) any               { return nil }
-
-func (c *countingCtx) Err() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
-}
-
-func (c *countingCtx) AfterFunc(f func()) func() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.total++
-	if c.err != nil {
-		go f()
-		return func() bool { return false }
-	}
-	id := c.next
-	c.next++
-	c.fns[id] = f
-	return func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		_, ok := c.fns[id]
-		delete(c.fns, id)
-		return ok
-	}
-}
-
-func (c *countingCtx) cancel() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.err != nil {
-		return
-	}
-	c.err = context.Canceled
-	close(c.done)
-	for id, f := range c.fns {
-		delete(c.fns, id)
-		go f()
-	}
-}
-
-// live is the number of registrations neither stopped nor fired.
-func (c *countingCtx) live() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.fns)
-}
-
-// registered is the number of registrations ever made.
-func (c *countingCtx) registered() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.total
-}
 
 // toro test_lock.py: test_acquire_release; tornado LockTests.test_acquire_release.
 func TestLockAcquireRelease(t *testing.T) {
@@ -520,7 +410,7 @@ func TestLockLongLivedCtxAccumulatesNothing(t *testing.T) {
 		r()
 	}
 	is.Equal(ctx.registered(), 0) // the fast path registers nothing
-	is.True(l.q.out.n <= 1)       // and keeps no history
+	is.True(lockInside(&l, false, nil).outstanding <= 1) // and keeps no history
 
 	holder := <-l.Acquire(context.Background())
 	maxLive := 0
@@ -543,7 +433,7 @@ func TestLockBackgroundCtxRegistersNothing(t *testing.T) {
 	var l Lock
 	r, _ := l.TryAcquire()
 	l.Acquire(context.Background())
-	is.Equal(l.q.queue.head.stop, nil)
+	is.Equal(lockInside(&l, false, nil).registrations, 0)
 	r()
 }
 
@@ -629,11 +519,10 @@ func TestLockHammer(t *testing.T) {
 	wg.Wait()
 	is.True(!l.Locked())
 	is.Equal(l.String(), "Lock(unlocked, waiters=0)")
-	l.mu.Lock()
-	is.Equal(l.q.queue.n, 0) // nothing queued
-	is.Equal(l.q.out.n, 0)   // nothing outstanding
-	is.Equal(l.q.lazy, 0)
-	l.mu.Unlock()
+	st := lockInside(&l, false, nil)
+	is.Equal(st.queued, 0)      // nothing queued
+	is.Equal(st.outstanding, 0) // nothing outstanding
+	is.Equal(st.lazy, 0)
 	is.True(taken.Load() > 0)
 }
 

@@ -269,18 +269,10 @@ func TestMailboxSeveralReclaimsOldestFirst(t *testing.T) {
 		is.Equal(v, 3)
 		late = b.Receive(context.Background(), nil)
 
-		// Hold the lock so that both contexts end before either AfterFunc
-		// can act, and let one sweep take both grants back. Put r2's grant
-		// first in the list of grants out, so the younger message comes back
-		// first: the case the sort in dispatch is there for.
-		b.mu.Lock()
-		cancel1()
-		cancel2()
-		g1 := b.q.out.head
-		b.q.out.remove(g1)
-		b.q.out.pushBack(g1)
-		b.q.sweep()
-		b.mu.Unlock()
+		// Both contexts end before either AfterFunc can act, and one sweep
+		// takes both grants back, the younger message first: the case the
+		// sort in dispatch is there for.
+		mailboxTakeBackNewestFirst(&b, func() { cancel1(); cancel2() })
 
 		_, ok := <-r1
 		is.True(!ok)

@@ -363,9 +363,8 @@ func TestRWLockWritersAfterFullRead(t *testing.T) {
 	is.True(l.Locked())
 	_, _, ready := recvNow(w2)
 	is.True(!ready)
-	l.mu.Lock()
-	is.True(l.writer && l.readers == 0)
-	l.mu.Unlock()
+	st := rwInside(l, false, nil)
+	is.True(st.writer && st.readers == 0)
 }
 
 // toro test_rwlock.py: RWLockTests3.test_partial_release: a writer is let in
@@ -502,9 +501,7 @@ func TestRWLockCancelledWriterLetsReadersIn(t *testing.T) {
 		r2()
 		r3()
 		is.True(!l.Locked())
-		l.mu.Lock()
-		is.True(!l.writer)
-		l.mu.Unlock()
+		is.True(!rwInside(l, false, nil).writer)
 	})
 }
 
@@ -712,10 +709,9 @@ func TestRWLockHammer(t *testing.T) {
 	wg.Wait()
 	is.Equal(l.Readers(), 0)
 	is.True(!l.Locked())
-	l.mu.Lock()
-	is.True(!l.writer)
-	is.Equal(l.q.queue.n, 0)
-	is.Equal(l.q.out.n, 0)
-	l.mu.Unlock()
+	st := rwInside(l, false, nil)
+	is.True(!st.writer)
+	is.Equal(st.queued, 0)
+	is.Equal(st.outstanding, 0)
 	is.True(reads.Load() > 0 && writes.Load() > 0)
 }

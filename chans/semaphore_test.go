@@ -484,14 +484,10 @@ func TestSemaphoreTimedOutWaitersLeave(t *testing.T) {
 			timed = append(timed, s.Acquire(ctx))
 		}
 		live := s.Acquire(context.Background())
-		s.mu.Lock()
-		is.Equal(s.q.len(), 102)
-		s.mu.Unlock()
+		is.Equal(semInside(s, false, nil).queued, 102)
 		time.Sleep(20 * time.Millisecond)
 		synctest.Wait()
-		s.mu.Lock()
-		is.Equal(s.q.len(), 1) // removed by their AfterFuncs, no call needed
-		s.mu.Unlock()
+		is.Equal(semInside(s, false, nil).queued, 1) // removed by their AfterFuncs, no call needed
 		_, _, ready := recvNow(live)
 		is.True(!ready)
 		s.Release()
@@ -854,10 +850,9 @@ func TestSemaphoreHammer(t *testing.T) {
 	}
 	wg.Wait()
 	is.Equal(s.Value(), capacity)
-	s.mu.Lock()
-	is.Equal(s.held, 0)
-	is.Equal(s.q.queue.n, 0)
-	is.Equal(s.q.out.n, 0)
-	s.mu.Unlock()
+	st := semInside(s, false, nil)
+	is.Equal(st.granted, 0)
+	is.Equal(st.queued, 0)
+	is.Equal(st.outstanding, 0)
 	is.True(grants.Load() > 0)
 }
