@@ -409,7 +409,7 @@ func TestLockLongLivedCtxAccumulatesNothing(t *testing.T) {
 		r := <-l.Acquire(ctx)
 		r()
 	}
-	is.Equal(ctx.registered(), 0) // the fast path registers nothing
+	is.Equal(ctx.registered(), 0)                        // the fast path registers nothing
 	is.True(lockInside(&l, false, nil).outstanding <= 1) // and keeps no history
 
 	holder := <-l.Acquire(context.Background())
