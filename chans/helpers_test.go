@@ -209,9 +209,10 @@ func (c *hookCtx) fire() {
 
 // pending is a wait in progress, whatever its channel's element type.
 type pending interface {
-	buffered() bool    // a grant sits in the channel
-	recv() (any, bool) // receive (blocks until the outcome is known)
-	closedEmpty() bool // closed without a value, right now
+	buffered() bool                // a grant sits in the channel
+	recv() (any, bool)             // receive (blocks until the outcome is known)
+	closedEmpty() bool             // closed without a value, right now
+	poll() (v any, ok, ready bool) // receive if that does not block (recvNow)
 }
 
 type pend[T any] struct{ ch <-chan T }
@@ -221,6 +222,11 @@ func (p pend[T]) buffered() bool { return len(p.ch) == 1 }
 func (p pend[T]) recv() (any, bool) {
 	v, ok := <-p.ch
 	return v, ok
+}
+
+func (p pend[T]) poll() (any, bool, bool) {
+	v, ok, ready := recvNow(p.ch)
+	return v, ok, ready
 }
 
 func (p pend[T]) closedEmpty() bool {
