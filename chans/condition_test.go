@@ -348,42 +348,10 @@ func TestConditionNotifyAllNotReclaimed(t *testing.T) {
 	})
 }
 
-// W4: a Wait with an ended ctx is closed at once and does not register.
-func TestConditionCancelledCtx(t *testing.T) {
-	is := is.New(t)
-	var c Condition
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_, ok, ready := recvNow(c.Wait(ctx))
-	is.True(ready && !ok)
-	is.Equal(c.String(), "Condition(waiters=0)")
-	c.Notify(1) // nothing to notify; must not panic
-}
-
 // W8: a negative n panics.
 func TestConditionNotifyNegativePanics(t *testing.T) {
 	var c Condition
 	isChansPanic(t, func() { c.Notify(-1) })
-}
-
-// W7: one goroutine waiting again and again on a long-lived ctx
-// accumulates no registrations.
-func TestConditionLongLivedCtxAccumulatesNothing(t *testing.T) {
-	is := is.New(t)
-	var c Condition
-	ctx := newCountingCtx()
-	defer ctx.cancel()
-	maxLive := 0
-	for range 500 {
-		w := c.Wait(ctx)
-		maxLive = max(maxLive, ctx.live())
-		c.Notify(1)
-		<-w
-	}
-	_ = c.String() // a call after the last receipt drops its registration
-	is.Equal(ctx.registered(), 500)
-	is.True(maxLive <= 2)
-	is.Equal(ctx.live(), 0)
 }
 
 // Hammer: flaky waiters wait again and again with random cancellation,

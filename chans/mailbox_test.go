@@ -92,48 +92,6 @@ func TestMailboxWaitersServedInOrder(t *testing.T) {
 	is.Equal(b.Len(), 0)
 }
 
-func TestMailboxNoBarging(t *testing.T) {
-	is := is.New(t)
-	var b Mailbox[int]
-	w := b.Receive(context.Background(), nil)
-	b.Send(1)
-	// The message belongs to the queued receiver: a later TryReceive or
-	// Receive must not see it.
-	_, ok := b.TryReceive(nil)
-	is.True(!ok)
-	is.Equal(b.Len(), 0)
-	v, ok := <-w
-	is.True(ok && v == 1)
-}
-
-func TestMailboxDoneCtxFails(t *testing.T) {
-	is := is.New(t)
-	var b Mailbox[int]
-	b.Send(1)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_, ok := <-b.Receive(ctx, nil)
-	is.True(!ok) // W4: fails although a message was there
-	is.Equal(b.Len(), 1)
-}
-
-func TestMailboxCancelQueued(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		var b Mailbox[int]
-		ctx, cancel := context.WithCancel(context.Background())
-		ch := b.Receive(ctx, nil)
-		is.Equal(b.String(), "Mailbox(len=0, waiters=1)")
-		cancel()
-		synctest.Wait()
-		_, ok, isReady := recvNow(ch)
-		is.True(isReady && !ok) // closed promptly, without a message
-		is.Equal(b.String(), "Mailbox(len=0, waiters=0)")
-		b.Send(7)
-		is.Equal(b.Len(), 1)
-	})
-}
-
 // A message granted to a receiver that never received it goes back to where
 // it was, not to the end.
 func TestMailboxReclaimKeepsPlace(t *testing.T) {

@@ -1026,28 +1026,6 @@ func TestQueueGetGivesBackOnCancel(t *testing.T) {
 	}
 }
 
-// A queued getter granted an item and then cancelled passes it to the next
-// getter in line.
-func TestQueueGetGivesBackToNextGetter(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		var q Queue[int]
-		ctx, cancel := context.WithCancel(bg())
-		g1 := q.Get(ctx)
-		g2 := q.Get(bg())
-		q.Put(bg(), 7) // to g1's buffer
-		cancel()
-		synctest.Wait()
-		_, ok := <-g1
-		is.True(!ok)
-		v, ok, done := recvNow(g2)
-		is.True(done && ok)
-		is.Equal(v, 7)
-		is.Equal(q.Len(), 0)
-		is.Equal(q.Unfinished(), 1)
-	})
-}
-
 // An item given back to a bounded queue whose slot a putter took meanwhile
 // still goes back: Len exceeds Cap for a while rather than lose it.
 func TestQueueGiveBackOverCapacity(t *testing.T) {
@@ -1102,49 +1080,6 @@ func TestQueuePutCancelLeavesNoTrace(t *testing.T) {
 		_, err = q.TryGet()
 		is.Equal(err, ErrEmpty)
 	})
-}
-
-// W4: a ctx that already ended fails the call even when it could succeed.
-func TestQueuePreferToFail(t *testing.T) {
-	is := is.New(t)
-	q := NewQueue[int](1)
-	ctx, cancel := context.WithCancel(bg())
-	cancel()
-	is.Equal(<-q.Put(ctx, 1), context.Canceled)
-	is.Equal(q.Len(), 0)
-	is.Equal(q.Unfinished(), 0)
-	is.NoErr(q.TryPut(2))
-	_, ok := <-q.Get(ctx)
-	is.True(!ok)
-	is.Equal(q.Len(), 1)
-}
-
-// W5: TryGet never takes an item a queued getter is owed, and TryPut never
-// passes a queued putter.
-func TestQueueNoBarging(t *testing.T) {
-	is := is.New(t)
-	var q Queue[int]
-	g := q.Get(bg())
-	is.NoErr(q.TryPut(1))
-	_, err := q.TryGet()
-	is.Equal(err, ErrEmpty)
-	is.Equal(<-g, 1)
-
-	q2 := NewQueue[int](2)
-	is.NoErr(q2.TryPut(1))
-	is.NoErr(q2.TryPut(2))
-	p := q2.Put(bg(), 3)
-	is.Equal(q2.TryPut(4), ErrFull)
-	v, _ := q2.TryGet() // 3 goes in
-	is.Equal(v, 1)
-	is.NoErr(<-p)
-	is.Equal(q2.TryPut(4), ErrFull) // still full: 2, 3
-	v, _ = q2.TryGet()
-	is.Equal(v, 2)
-	v, _ = q2.TryGet()
-	is.Equal(v, 3)
-	_, err = q2.TryGet()
-	is.Equal(err, ErrEmpty)
 }
 
 // Blocked putters go in in the order of their calls, and cancelled ones are

@@ -174,35 +174,3 @@ func TestResultValueIsShared(t *testing.T) {
 		is.Equal(got, []int{42, 42, 42, 42, 42})
 	})
 }
-
-// W4: an ended ctx fails Get even when the value is there.
-func TestResultCancelledCtxFailsWhenReady(t *testing.T) {
-	is := is.New(t)
-	var r Result[int]
-	is.NoErr(r.Set(1))
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_, ok, ready := recvNow(r.Get(ctx))
-	is.True(ready && !ok)
-}
-
-// A Get whose ctx ends leaves the waiter list by itself, and a value Set
-// afterwards does not go to its channel.
-func TestResultEndedGetLeaves(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		var r Result[int]
-		ctx, cancel := context.WithCancel(context.Background())
-		g := r.Get(ctx)
-		live := r.Get(context.Background())
-		cancel()
-		synctest.Wait()
-		is.Equal(resultWaits(&r).queued, 1)
-		_, ok, ready := recvNow(g)
-		is.True(ready && !ok)
-		is.NoErr(r.Set(3))
-		v, ok, ready := recvNow(live)
-		is.True(ready && ok)
-		is.Equal(v, 3)
-	})
-}

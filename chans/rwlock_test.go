@@ -559,77 +559,9 @@ func TestRWLockTruthAfterCancel(t *testing.T) {
 	r()
 }
 
-// The lazy-registration path: a read granted at once and left unreceived,
-// then a writer queues and the reader's ctx ends: the writer gets the lock
-// without any further call.
-func TestRWLockFastPathGrantAbandonedWhileOthersWait(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		var l RWLock
-		ctx, cancel := context.WithCancel(context.Background())
-		rch := l.AcquireRead(ctx)
-		w := l.AcquireWrite(context.Background())
-		cancel()
-		synctest.Wait()
-		wr, ok, ready := recvNow(w)
-		is.True(ready && ok)
-		_, ok = <-rch
-		is.True(!ok)
-		wr()
-	})
-}
-
-// W4: an ended ctx fails even when the lock is free.
-func TestRWLockCancelledCtxFailsWhenFree(t *testing.T) {
-	is := is.New(t)
-	var l RWLock
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_, ok, ready := recvNow(l.AcquireRead(ctx))
-	is.True(ready && !ok)
-	_, ok, ready = recvNow(l.AcquireWrite(ctx))
-	is.True(ready && !ok)
-	is.Equal(l.Readers(), 0)
-	is.True(!l.Locked())
-}
-
 // W8: a negative reader limit panics.
 func TestRWLockNegativeMaxPanics(t *testing.T) {
 	isChansPanic(t, func() { NewRWLock(-1) })
-}
-
-// W7: a long-lived ctx used for many reads and writes accumulates no
-// registrations.
-func TestRWLockLongLivedCtxAccumulatesNothing(t *testing.T) {
-	is := is.New(t)
-	var l RWLock
-	ctx := newCountingCtx()
-	defer ctx.cancel()
-	for range 300 {
-		r := <-l.AcquireRead(ctx)
-		r()
-		w := <-l.AcquireWrite(ctx)
-		w()
-	}
-	is.Equal(ctx.registered(), 0) // uncontended: the fast path registers nothing
-
-	held := <-l.AcquireWrite(context.Background())
-	maxLive := 0
-	for range 300 {
-		rch := l.AcquireRead(ctx) // queued behind the writer: registers
-		maxLive = max(maxLive, ctx.live())
-		held()
-		r := <-rch
-		wch := l.AcquireWrite(ctx) // queued behind the reader: registers
-		maxLive = max(maxLive, ctx.live())
-		r()
-		held = <-wch
-	}
-	held()
-	is.Equal(ctx.registered(), 600)
-	is.True(maxLive <= 2)
-	is.Equal(ctx.live(), 0)
-	is.True(!l.Locked())
 }
 
 // Hammer: readers and writers with random cancellation. A writer is alone;

@@ -640,55 +640,6 @@ func TestSemaphoreAcquireZero(t *testing.T) {
 	is.Equal(s.Value(), 0)
 }
 
-// W2 forced race: permits granted into an unreceived channel come back when
-// its ctx ends and go to the next waiter; W3: the next call sees it.
-func TestSemaphoreGrantCancelledBeforeReceive(t *testing.T) {
-	is := is.New(t)
-	s := NewSemaphore(0)
-	ctx, cancel := context.WithCancel(context.Background())
-	ch := s.AcquireN(ctx, 2)
-	s.Release()
-	s.Release() // two permits now sit in ch's buffer
-	is.Equal(s.Value(), 0)
-	cancel()
-	is.Equal(s.Value(), 2) // at once, no waiting
-	_, ok := <-ch
-	is.True(!ok)
-
-	ctx, cancel = context.WithCancel(context.Background())
-	r, _ := s.TryAcquireN(2)
-	ch = s.AcquireN(ctx, 2)
-	next := s.Acquire(context.Background())
-	r()
-	cancel()
-	is.Equal(s.Value(), 1) // one passed on to next within the call
-	rn, ok, ready := recvNow(next)
-	is.True(ready && ok)
-	_, ok = <-ch
-	is.True(!ok)
-	rn()
-	is.Equal(s.Value(), 2)
-}
-
-// The same race resolved by the AfterFunc alone, inside a bubble.
-func TestSemaphoreGrantCancelledBeforeReceiveGoesToNext(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		s := NewSemaphore(0)
-		ctx, cancel := context.WithCancel(context.Background())
-		ch := s.Acquire(ctx)
-		next := s.Acquire(context.Background())
-		s.Release()
-		cancel()
-		synctest.Wait()
-		rn, ok, ready := recvNow(next)
-		is.True(ready && ok)
-		_, ok = <-ch
-		is.True(!ok)
-		rn()
-	})
-}
-
 // A permit granted on the fast path registers no AfterFunc. If its caller
 // walks away while someone waits in Wait, the Wait must end with no further
 // call into the semaphore (regression test for the watchLazy fix).
@@ -709,35 +660,6 @@ func TestSemaphoreWaitEndsWhenFastPathPermitIsAbandoned(t *testing.T) {
 	})
 }
 
-// The lazy-registration path with a waiter queued behind the fast-path grant.
-func TestSemaphoreFastPathGrantAbandonedWhileOthersWait(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		s := NewSemaphore(2)
-		ctx, cancel := context.WithCancel(context.Background())
-		a := s.AcquireN(ctx, 2)
-		b := s.Acquire(context.Background())
-		cancel()
-		synctest.Wait()
-		rb, ok, ready := recvNow(b)
-		is.True(ready && ok)
-		_, ok = <-a
-		is.True(!ok)
-		rb()
-	})
-}
-
-// W4: an ended ctx fails even with permits free, and takes none.
-func TestSemaphoreCancelledCtxFailsWhenFree(t *testing.T) {
-	is := is.New(t)
-	s := NewSemaphore(3)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_, ok, ready := recvNow(s.AcquireN(ctx, 1))
-	is.True(ready && !ok)
-	is.Equal(s.Value(), 3)
-}
-
 // W8: a Release called twice panics and gives back nothing the second time.
 func TestSemaphoreReleaseTwicePanics(t *testing.T) {
 	is := is.New(t)
@@ -753,32 +675,6 @@ func TestSemaphoreWaitUnlockedAllocatesNothing(t *testing.T) {
 	s := NewSemaphore(1)
 	allocs := testing.AllocsPerRun(100, func() { <-s.Wait() })
 	is.New(t).Equal(allocs, 0.0)
-}
-
-// W7: a long-lived ctx accumulates no registrations.
-func TestSemaphoreLongLivedCtxAccumulatesNothing(t *testing.T) {
-	is := is.New(t)
-	s := NewSemaphore(2)
-	ctx := newCountingCtx()
-	defer ctx.cancel()
-	for range 500 {
-		r := <-s.AcquireN(ctx, 2)
-		r()
-	}
-	is.Equal(ctx.registered(), 0)
-	hold := <-s.AcquireN(context.Background(), 2)
-	maxLive := 0
-	for range 500 {
-		ch := s.AcquireN(ctx, 2)
-		maxLive = max(maxLive, ctx.live())
-		hold()
-		hold = <-ch
-	}
-	hold()
-	is.Equal(ctx.registered(), 500)
-	is.True(maxLive <= 2)
-	is.Equal(ctx.live(), 0)
-	is.Equal(s.Value(), 2)
 }
 
 // Hammer: weighted acquires with random cancellation on a bounded

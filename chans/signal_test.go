@@ -55,52 +55,6 @@ func TestSignalEachWaiterGetsTheFirstAfterItsCall(t *testing.T) {
 	is.Equal(v, "two")
 }
 
-func TestSignalCancel(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		var s Signal[int]
-		ctx, cancel := context.WithCancel(context.Background())
-		gone := s.Next(ctx)
-		stays := s.Next(context.Background())
-		cancel()
-		synctest.Wait()
-		_, ok, isReady := recvNow(gone)
-		is.True(isReady && !ok) // closed promptly, empty
-		is.Equal(s.String(), "Signal(waiters=1)")
-		s.Emit(3)
-		v, ok := <-stays
-		is.True(ok && v == 3)
-	})
-}
-
-func TestSignalDoneCtxFails(t *testing.T) {
-	is := is.New(t)
-	var s Signal[int]
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	ch := s.Next(ctx)
-	s.Emit(1)
-	_, ok := <-ch
-	is.True(!ok)
-}
-
-// A value is not exclusive: a waiter whose ctx ends after the emission still
-// receives it, and nothing is passed to anyone else.
-func TestSignalValueKeptAfterCancel(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		var s Signal[int]
-		ctx, cancel := context.WithCancel(context.Background())
-		ch := s.Next(ctx)
-		s.Emit(5)
-		cancel()
-		synctest.Wait()
-		v, ok := <-ch
-		is.True(ok)
-		is.Equal(v, 5)
-	})
-}
-
 // Waiters come and go at random while values are emitted: a waiter whose
 // ctx ended before the next emission gets nothing, every other one gets the
 // first value emitted after its call, and no waiter stays behind.
