@@ -2,10 +2,6 @@ package chans
 
 import (
 	"context"
-	"fmt"
-	"math/rand/v2"
-	"runtime"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -352,107 +348,4 @@ func TestConditionNotifyAllNotReclaimed(t *testing.T) {
 func TestConditionNotifyNegativePanics(t *testing.T) {
 	var c Condition
 	isChansPanic(t, func() { c.Notify(-1) })
-}
-
-// Hammer: flaky waiters wait again and again with random cancellation,
-// while the test runs R rounds, each adding one steady waiter (never
-// cancelled) at the back of the queue and then calling Notify(1). A
-// notification goes to the oldest live waiter; a flaky waiter either
-// receives it or walks away, and then it is passed on. Each notification a
-// flaky waiter received leaves a steady waiter unwoken, so the test
-// compensates it with one more Notify; that keeps the unwoken steady waiters
-// few (else, being the oldest, they would take every notification) and still
-// at least as many as the notifications out on flaky waiters, so none ever
-// lapses. Once all is settled, the steady waiters woken plus the flaky
-// receipts equal the notifications sent, and exactly the uncompensated
-// receipts' worth of steady waiters are still queued.
-func TestConditionHammer(t *testing.T) {
-	is := is.New(t)
-	rounds, flaky := 2000, 6
-	if testing.Short() {
-		rounds, flaky = 200, 3
-	}
-	var c Condition
-	var flakyOK atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range flaky {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				mode := rand.IntN(4)
-				ctx, cancel := context.WithCancel(context.Background())
-				if mode == 2 {
-					ctx, cancel = context.WithTimeout(context.Background(), time.Duration(rand.IntN(30))*time.Microsecond)
-				}
-				w := c.Wait(ctx)
-				var ok bool
-				switch mode {
-				case 0: // walk away at once
-					cancel()
-					_, ok = <-w
-				case 1: // walk away a little later, and call in before
-					// looking: a notification that came meanwhile is taken back
-					runtime.Gosched()
-					cancel()
-					_ = c.String()
-					_, ok = <-w
-				case 2: // let the deadline pass before looking: a
-					// notification that came meanwhile is usually taken back
-					<-ctx.Done()
-					_, ok = <-w
-				case 3: // wait for real, until told to stop
-					select {
-					case _, ok = <-w:
-					case <-stop:
-						cancel()
-						_, ok = <-w
-					}
-				}
-				cancel()
-				if ok {
-					flakyOK.Add(1)
-				}
-			}
-		})
-	}
-	woken := make(chan struct{}, rounds)
-	compensated := 0 // extra notifications sent for flaky receipts
-	for range rounds {
-		w := c.Wait(context.Background())
-		go func() {
-			<-w
-			woken <- struct{}{}
-		}()
-		for range 3 { // let flaky waiters queue ahead of the next notification
-			runtime.Gosched()
-		}
-		c.Notify(1)
-		if extra := int(flakyOK.Load()) - compensated; extra > 0 {
-			c.Notify(extra)
-			compensated += extra
-		}
-	}
-	close(stop)
-	wg.Wait()
-	// The flaky waiters are gone and their outcomes final; every notification
-	// they did not receive went on to a steady waiter.
-	got := int(flakyOK.Load())
-	t.Logf("flaky waiters received %d of %d notifications", got, rounds+compensated)
-	for range rounds + compensated - got {
-		<-woken
-	}
-	unwoken := got - compensated
-	is.Equal(c.String(), fmt.Sprintf("Condition(waiters=%d)", unwoken))
-	st := condInside(&c, false, nil)
-	is.Equal(st.queued, unwoken) // nobody else was notified, and no one is lost
-	is.Equal(st.owed, 0)
-	c.NotifyAll()
-	for range unwoken {
-		<-woken
-	}
 }

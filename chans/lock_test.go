@@ -3,8 +3,6 @@ package chans
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -257,95 +255,6 @@ func TestLockBackgroundCtxRegistersNothing(t *testing.T) {
 	l.Acquire(context.Background())
 	is.Equal(lockInside(&l, false, nil).registrations, 0)
 	r()
-}
-
-// Hammer: goroutines acquire with random cancellation (before the call,
-// right after it, by a short deadline, by abandoning the channel in a
-// select, or after the grant may have arrived); mutual exclusion must hold throughout and the lock must end free
-// with nothing queued or outstanding.
-func TestLockHammer(t *testing.T) {
-	is := is.New(t)
-	goroutines, iters := 8, 1000
-	if testing.Short() {
-		goroutines, iters = 4, 200
-	}
-	var l Lock
-	var inside, taken atomic.Int64
-	hold := func(r Release) {
-		if n := inside.Add(1); n != 1 {
-			t.Errorf("%d holders at once", n)
-		}
-		taken.Add(1)
-		inside.Add(-1)
-		r()
-	}
-	var wg sync.WaitGroup
-	for range goroutines {
-		wg.Go(func() {
-			for range iters {
-				switch rand.IntN(7) {
-				case 0:
-					hold(<-l.Acquire(context.Background()))
-				case 1: // cancel right after the call; the receive says who won
-					ctx, cancel := context.WithCancel(context.Background())
-					ch := l.Acquire(ctx)
-					cancel()
-					if r, ok := <-ch; ok {
-						hold(r)
-					}
-				case 2: // a short deadline
-					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rand.IntN(50))*time.Microsecond)
-					if r, ok := <-l.Acquire(ctx); ok {
-						hold(r)
-					}
-					cancel()
-				case 3: // already ended: must fail
-					ctx, cancel := context.WithCancel(context.Background())
-					cancel()
-					if _, ok := <-l.Acquire(ctx); ok {
-						t.Error("acquired with an ended ctx")
-					}
-				case 4:
-					if r, ok := l.TryAcquire(); ok {
-						hold(r)
-					}
-				case 5: // abandon in a select, then cancel: W3 decides
-					ctx, cancel := context.WithCancel(context.Background())
-					ch := l.Acquire(ctx)
-					select {
-					case r, ok := <-ch:
-						cancel()
-						if ok {
-							hold(r)
-						}
-					default:
-						cancel()
-						if r, ok := <-ch; ok {
-							hold(r)
-						}
-					}
-				case 6: // yield while the grant may arrive, cancel, and call
-					// in before receiving: an unreceived grant is taken back
-					ctx, cancel := context.WithCancel(context.Background())
-					ch := l.Acquire(ctx)
-					runtime.Gosched()
-					cancel()
-					_ = l.Locked()
-					if r, ok := <-ch; ok {
-						hold(r)
-					}
-				}
-			}
-		})
-	}
-	wg.Wait()
-	is.True(!l.Locked())
-	is.Equal(l.String(), "Lock(unlocked, waiters=0)")
-	st := lockInside(&l, false, nil)
-	is.Equal(st.queued, 0)      // nothing queued
-	is.Equal(st.outstanding, 0) // nothing outstanding
-	is.Equal(st.lazy, 0)
-	is.True(taken.Load() > 0)
 }
 
 // Benchmarks: an uncontended acquire, receive and release, beside the two

@@ -3,10 +3,7 @@ package chans
 import (
 	"context"
 	"math/rand/v2"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 
@@ -242,113 +239,6 @@ func TestMailboxSeveralReclaimsOldestFirst(t *testing.T) {
 		v, _ = b.TryReceive(nil)
 		is.Equal(v, 2)
 	})
-}
-
-// One sender, one receiver that gives up at random: the receiver must see
-// every message exactly once and in order, whatever was taken back.
-func TestMailboxHammerOrder(t *testing.T) {
-	is := is.New(t)
-	n := 20000
-	if testing.Short() {
-		n = 2000
-	}
-	var b Mailbox[int]
-	go func() {
-		for i := range n {
-			b.Send(i)
-			if i%64 == 0 {
-				runtime.Gosched()
-			}
-		}
-	}()
-	next, gaveUp := 0, 0
-	for next < n {
-		ctx, cancel := context.WithCancel(context.Background())
-		ch := b.Receive(ctx, nil)
-		switch rand.IntN(4) {
-		case 0: // race the grant
-			runtime.Gosched()
-			cancel()
-		case 1: // give up, and have the next call take the grant back (W3)
-			cancel()
-			b.Len()
-		}
-		v, ok := <-ch
-		cancel()
-		if !ok {
-			gaveUp++
-			continue
-		}
-		if v != next {
-			t.Fatalf("got %d, want %d", v, next)
-		}
-		next++
-	}
-	is.Equal(b.Len(), 0)
-	t.Logf("%d messages, %d receives given up", n, gaveUp)
-}
-
-// Several senders and selective receivers that give up at random: every
-// message is received exactly once and nothing stays behind.
-func TestMailboxHammerSelective(t *testing.T) {
-	is := is.New(t)
-	const senders, classes, perClass = 3, 3, 2
-	n := 6000
-	if testing.Short() {
-		n = 600
-	}
-	total := senders * n
-	var b Mailbox[int]
-	got := make([]atomic.Int32, total)
-	var received atomic.Int64
-	root, stop := context.WithCancel(context.Background())
-	defer stop()
-
-	var wg sync.WaitGroup
-	for c := range classes {
-		for range perClass {
-			wg.Go(func() {
-				accept := func(v int) bool { return v%classes == c }
-				for root.Err() == nil {
-					ctx, cancel := context.WithCancel(root)
-					ch := b.Receive(ctx, accept)
-					if rand.IntN(4) == 0 {
-						runtime.Gosched()
-						cancel()
-					}
-					v, ok := <-ch
-					cancel()
-					if !ok {
-						continue
-					}
-					if v%classes != c {
-						t.Errorf("class %d got %d", c, v)
-					}
-					got[v].Add(1)
-					if received.Add(1) == int64(total) {
-						stop()
-					}
-				}
-			})
-		}
-	}
-	var sw sync.WaitGroup
-	for s := range senders {
-		sw.Go(func() {
-			for i := range n {
-				b.Send(s*n + i)
-			}
-		})
-	}
-	sw.Wait()
-	wg.Wait()
-	is.Equal(received.Load(), int64(total))
-	for v := range got {
-		if k := got[v].Load(); k != 1 {
-			t.Fatalf("message %d received %d times", v, k)
-		}
-	}
-	is.Equal(b.Len(), 0)
 }
 
 func TestStoreInsertRemove(t *testing.T) {

@@ -2,8 +2,6 @@ package chans
 
 import (
 	"context"
-	"math/rand/v2"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -562,88 +560,4 @@ func TestRWLockTruthAfterCancel(t *testing.T) {
 // W8: a negative reader limit panics.
 func TestRWLockNegativeMaxPanics(t *testing.T) {
 	isChansPanic(t, func() { NewRWLock(-1) })
-}
-
-// Hammer: readers and writers with random cancellation. A writer is alone;
-// readers never exceed the limit and never overlap a writer; at the end
-// nothing is held, queued or outstanding.
-func TestRWLockHammer(t *testing.T) {
-	is := is.New(t)
-	goroutines, iters := 8, 800
-	if testing.Short() {
-		goroutines, iters = 4, 150
-	}
-	const max = 3
-	l := NewRWLock(max)
-	var readers, writers, reads, writes atomic.Int64
-	holdRead := func(r Release) {
-		n := readers.Add(1)
-		if n > max || writers.Load() != 0 {
-			t.Errorf("reader in with %d readers, %d writers", n, writers.Load())
-		}
-		reads.Add(1)
-		readers.Add(-1)
-		r()
-	}
-	holdWrite := func(r Release) {
-		n := writers.Add(1)
-		if n != 1 || readers.Load() != 0 {
-			t.Errorf("writer in with %d writers, %d readers", n, readers.Load())
-		}
-		writes.Add(1)
-		writers.Add(-1)
-		r()
-	}
-	var wg sync.WaitGroup
-	for range goroutines {
-		wg.Go(func() {
-			for range iters {
-				write := rand.IntN(3) == 0
-				acquire, hold := l.AcquireRead, holdRead
-				try := l.TryAcquireRead
-				if write {
-					acquire, hold, try = l.AcquireWrite, holdWrite, l.TryAcquireWrite
-				}
-				switch rand.IntN(5) {
-				case 0:
-					hold(<-acquire(context.Background()))
-				case 1:
-					ctx, cancel := context.WithCancel(context.Background())
-					ch := acquire(ctx)
-					cancel()
-					if r, ok := <-ch; ok {
-						hold(r)
-					}
-				case 2:
-					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rand.IntN(50))*time.Microsecond)
-					if r, ok := <-acquire(ctx); ok {
-						hold(r)
-					}
-					cancel()
-				case 3:
-					if r, ok := try(); ok {
-						hold(r)
-					}
-				case 4: // yield while the grant may arrive, cancel, and call
-					// in before receiving: an unreceived grant is taken back
-					ctx, cancel := context.WithCancel(context.Background())
-					ch := acquire(ctx)
-					runtime.Gosched()
-					cancel()
-					_ = l.Readers()
-					if r, ok := <-ch; ok {
-						hold(r)
-					}
-				}
-			}
-		})
-	}
-	wg.Wait()
-	is.Equal(l.Readers(), 0)
-	is.True(!l.Locked())
-	st := rwInside(l, false, nil)
-	is.True(!st.writer)
-	is.Equal(st.queued, 0)
-	is.Equal(st.outstanding, 0)
-	is.True(reads.Load() > 0 && writes.Load() > 0)
 }

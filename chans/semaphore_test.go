@@ -3,7 +3,6 @@ package chans
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -675,80 +674,4 @@ func TestSemaphoreWaitUnlockedAllocatesNothing(t *testing.T) {
 	s := NewSemaphore(1)
 	allocs := testing.AllocsPerRun(100, func() { <-s.Wait() })
 	is.New(t).Equal(allocs, 0.0)
-}
-
-// Hammer: weighted acquires with random cancellation on a bounded
-// semaphore. The permits in use never exceed the capacity, and at the end
-// every permit is back: Value equals the capacity, nothing held or queued.
-func TestSemaphoreHammer(t *testing.T) {
-	is := is.New(t)
-	goroutines, iters := 8, 800
-	if testing.Short() {
-		goroutines, iters = 4, 150
-	}
-	const capacity = 5
-	s := NewBoundedSemaphore(capacity)
-	var used, grants atomic.Int64
-	hold := func(r Release, n int) {
-		if u := used.Add(int64(n)); u > capacity {
-			t.Errorf("%d permits in use, capacity %d", u, capacity)
-		}
-		if v := s.Value(); v < 0 {
-			t.Errorf("%d free permits", v)
-		}
-		grants.Add(1)
-		used.Add(-int64(n))
-		r()
-	}
-	var wg sync.WaitGroup
-	for range goroutines {
-		wg.Go(func() {
-			for range iters {
-				n := 1 + rand.IntN(3)
-				switch rand.IntN(6) {
-				case 0:
-					hold(<-s.AcquireN(context.Background(), n), n)
-				case 1:
-					ctx, cancel := context.WithCancel(context.Background())
-					ch := s.AcquireN(ctx, n)
-					cancel()
-					if r, ok := <-ch; ok {
-						hold(r, n)
-					}
-				case 2:
-					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rand.IntN(50))*time.Microsecond)
-					if r, ok := <-s.AcquireN(ctx, n); ok {
-						hold(r, n)
-					}
-					cancel()
-				case 3:
-					if r, ok := s.TryAcquireN(n); ok {
-						hold(r, n)
-					}
-				case 4: // yield while the grant may arrive, cancel, and call
-					// in before receiving: an unreceived grant is taken back
-					ctx, cancel := context.WithCancel(context.Background())
-					ch := s.AcquireN(ctx, n)
-					runtime.Gosched()
-					cancel()
-					_ = s.Value()
-					if r, ok := <-ch; ok {
-						hold(r, n)
-					}
-				case 5: // a broadcast wait never takes anything
-					select {
-					case <-s.Wait():
-					default:
-					}
-				}
-			}
-		})
-	}
-	wg.Wait()
-	is.Equal(s.Value(), capacity)
-	st := semInside(s, false, nil)
-	is.Equal(st.granted, 0)
-	is.Equal(st.queued, 0)
-	is.Equal(st.outstanding, 0)
-	is.True(grants.Load() > 0)
 }

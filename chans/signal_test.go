@@ -2,9 +2,7 @@ package chans
 
 import (
 	"context"
-	"math/rand/v2"
 	"testing"
-	"testing/synctest"
 
 	"github.com/matryer/is"
 )
@@ -53,58 +51,4 @@ func TestSignalEachWaiterGetsTheFirstAfterItsCall(t *testing.T) {
 	is.Equal(v, "one")
 	v = <-late
 	is.Equal(v, "two")
-}
-
-// Waiters come and go at random while values are emitted: a waiter whose
-// ctx ended before the next emission gets nothing, every other one gets the
-// first value emitted after its call, and no waiter stays behind.
-func TestSignalHammer(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		rounds := 3000
-		if testing.Short() {
-			rounds = 300
-		}
-		var s Signal[int]
-		emitted := 0
-		type wait struct {
-			ch     <-chan int
-			after  int  // values emitted before the call
-			early  bool // cancelled before the next emission
-			cancel context.CancelFunc
-		}
-		var waits []*wait
-		for range rounds {
-			ctx, cancel := context.WithCancel(context.Background())
-			waits = append(waits, &wait{ch: s.Next(ctx), after: emitted, cancel: cancel})
-			if rand.IntN(3) == 0 {
-				w := waits[max(0, len(waits)-1-rand.IntN(3))] // a recent one
-				w.early = w.early || w.after == emitted
-				w.cancel()
-			}
-			if rand.IntN(2) == 0 {
-				emitted++
-				s.Emit(emitted)
-			}
-		}
-		for _, w := range waits {
-			w.cancel()
-		}
-		synctest.Wait()
-		got := 0
-		for _, w := range waits {
-			v, ok, isReady := recvNow(w.ch)
-			is.True(isReady) // every channel is settled
-			switch {
-			case w.early || w.after == emitted:
-				is.True(!ok)
-			default:
-				is.True(ok)
-				is.Equal(v, w.after+1) // the first value after the call
-				got++
-			}
-		}
-		is.Equal(s.String(), "Signal(waiters=0)")
-		t.Logf("%d waits, %d got a value", len(waits), got)
-	})
 }
