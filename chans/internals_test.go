@@ -68,10 +68,6 @@ func lockInside(l *Lock, sweep bool, under func()) lockState {
 	return lockState{locked: l.locked, grants: l.gen, waitCounts: countsOf(&l.q, nil)}
 }
 
-// lockHeld reports whether l is locked, without the sweep Locked does: an
-// unreceived grant whose ctx ended still counts until something sweeps.
-func lockHeld(l *Lock) bool { return lockInside(l, false, nil).locked }
-
 // ---- Semaphore
 
 type semState struct {
@@ -216,16 +212,10 @@ func breakCondition(c *Condition, n int) {
 	c.owed = n
 }
 
-// ---- Result, Signal
+// ---- Result
 
 func resultWaits[T any](r *Result[T]) waitCounts {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return countsOf(&r.q, nil)
-}
-
-func signalWaits[T any](s *Signal[T]) waitCounts {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return countsOf(&s.q, nil)
 }

@@ -340,6 +340,12 @@ func fuzzQueue(t *testing.T, kind, maxsize int, ops []byte) {
 				if h.state == callQueued {
 					m.end(h) // left: its answer is the ctx's error
 				}
+				if h.state == callReceived { // answer taken already: closed
+					if ok {
+						r.fail("h%d: Put answered twice: %v", k, err)
+					}
+					break
+				}
 				if !ok || err != h.answer {
 					r.fail("h%d: Put answered %v, %v; want %v", k, err, ok, h.answer)
 				}
