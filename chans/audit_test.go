@@ -240,21 +240,6 @@ func audited(t *testing.T, name string, l ledger, f *figures, body func()) {
 	body()
 }
 
-// unreceived sums weigh(w) over the granted waiters whose grant still sits
-// in their channel. The caller holds the primitive's mutex.
-func unreceived[T any](q *waitq[T], weigh func(*waiter[T]) int) int {
-	n := 0
-	for w := q.out.head; w != nil; w = w.next {
-		if len(w.ch) == 1 {
-			n += weigh(w)
-		}
-	}
-	return n
-}
-
-func weight[T any](w *waiter[T]) int { return w.n }
-func one[T any](*waiter[T]) int      { return 1 }
-
 // ---- Semaphore: permits free + in flight + held = capacity.
 
 type semLedger struct {
@@ -279,29 +264,26 @@ func (l *semLedger) release() {
 }
 
 func (l *semLedger) check(quiescent bool) error {
-	s := l.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if quiescent {
-		s.q.sweep()
-	}
-	lo, hi, callers := l.capLo.Load(), l.capHi.Load(), l.held.Load()
-	free := s.free()
-	inflight := int64(unreceived(&s.q, weight))
-	total := free + inflight + callers // callers in transit hold permits not yet counted
+	var lo, hi, callers int64
+	st := semInside(l.s, quiescent, func() { lo, hi, callers = l.capLo.Load(), l.capHi.Load(), l.held.Load() })
+	// The semaphore counts only its free permits: the ones out on grants
+	// are what the callers hold (some in transit, received and not yet
+	// counted) plus what sits unreceived in buffers.
+	free, inflight := int64(st.free), int64(st.inflight)
+	total := free + inflight + callers
 	switch {
 	case free < 0 || inflight < 0 || callers < 0:
 		return fmt.Errorf("negative count: free=%d in flight=%d callers=%d", free, inflight, callers)
 	case total > hi || total+int64(l.transit) < lo:
 		return fmt.Errorf("free %d + in flight %d + held %d = %d, capacity %d..%d (transit at most %d)", free, inflight, callers, total, lo, hi, l.transit)
-	case s.bound > 0 && free > s.bound:
-		return fmt.Errorf("%d permits free, bound %d", free, s.bound)
+	case st.bound > 0 && free > int64(st.bound):
+		return fmt.Errorf("%d permits free, bound %d", free, st.bound)
 	case !quiescent:
 		return nil
 	case inflight != 0 || total != lo || lo != hi:
 		return fmt.Errorf("at rest: in flight=%d held=%d free=%d capacity %d..%d", inflight, callers, free, lo, hi)
-	case s.q.live() != 0:
-		return fmt.Errorf("at rest: %d live waiters", s.q.live())
+	case st.live != 0 || st.queued != 0 || st.outstanding != 0:
+		return fmt.Errorf("at rest: %d live waiters, %d queued, %d grants outstanding", st.live, st.queued, st.outstanding)
 	}
 	return nil
 }
@@ -315,39 +297,35 @@ type lockLedger struct {
 }
 
 func (g *lockLedger) check(quiescent bool) error {
-	l := g.l
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if quiescent {
-		l.q.sweep()
-	}
-	holders := g.holders.Load()
-	inflight := unreceived(&l.q, one)
-	locked, gen := l.state.Load()&lockHeld != 0, l.state.Load()/lockGen
+	var holders int64
+	st := lockInside(g.l, quiescent, func() { holders = g.holders.Load() })
+	inflight := st.inflight
 	switch {
 	case holders < 0 || holders > 1:
 		return fmt.Errorf("%d holders", holders)
-	case !locked && (inflight != 0 || holders != 0):
+	case !st.locked && (inflight != 0 || holders != 0):
 		return fmt.Errorf("unlocked with %d in flight and %d holders", inflight, holders)
-	case locked && int64(inflight)+holders > 1:
+	case st.locked && int64(inflight)+holders > 1:
 		return fmt.Errorf("locked with %d in flight and %d holders", inflight, holders)
 	case !quiescent:
 		return nil
-	case locked || l.q.live() != 0:
-		return fmt.Errorf("at rest: locked=%v, %d live waiters", locked, l.q.live())
-	case gen < uint64(g.taken.Load()):
-		// Every grant is counted by gen; each was received or taken back.
-		return fmt.Errorf("at rest: %d grants made, %d received", gen, g.taken.Load())
+	case st.locked || st.live != 0:
+		return fmt.Errorf("at rest: locked=%v, %d live waiters", st.locked, st.live)
+	case st.queued != 0 || st.outstanding != 0 || st.lazy != 0:
+		return fmt.Errorf("at rest: %d queued, %d grants outstanding (%d lazy)", st.queued, st.outstanding, st.lazy)
+	case st.grants < uint64(g.taken.Load()):
+		// Every grant is counted; each was received or taken back.
+		return fmt.Errorf("at rest: %d grants made, %d received", st.grants, g.taken.Load())
 	}
 	return nil
 }
 
 // reclaimed is the exact number of grants taken back so far: the Lock counts
-// every grant it makes (gen), and each was either received or taken back.
+// every grant it makes, and each was either received or taken back.
 func (g *lockLedger) reclaimed() int64 {
-	g.l.mu.Lock()
-	defer g.l.mu.Unlock()
-	return int64(g.l.state.Load()/lockGen) - g.taken.Load()
+	var taken int64
+	st := lockInside(g.l, false, func() { taken = g.taken.Load() })
+	return int64(st.grants) - taken
 }
 
 // ---- RWLock: readers + writer consistent with what callers hold.
@@ -359,39 +337,26 @@ type rwLedger struct {
 }
 
 func (g *rwLedger) check(quiescent bool) error {
-	l := g.l
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if quiescent {
-		l.q.sweep()
-	}
-	cR, cW := g.readers.Load(), g.writers.Load()
-	inR := unreceived(&l.q, func(w *waiter[Release]) int { return b2i(!w.write) })
-	inW := unreceived(&l.q, func(w *waiter[Release]) int { return b2i(w.write) })
-	readers, writer := int(l.state.Load()/rwReader), l.state.Load()&rwWriter != 0
-	heldR, heldW := readers-inR, b2i(writer)-inW
+	var cR, cW int64
+	st := rwInside(g.l, quiescent, func() { cR, cW = g.readers.Load(), g.writers.Load() })
+	heldR, heldW := st.readers-st.inR, b2i(st.writer)-st.inW
 	switch {
-	case readers < 0 || heldR < 0 || heldW < 0:
-		return fmt.Errorf("negative: readers=%d held=%d/%d", readers, heldR, heldW)
-	case writer && readers != 0:
-		return fmt.Errorf("writer and %d readers", readers)
-	case l.maxReaders > 0 && int64(readers) > l.maxReaders:
-		return fmt.Errorf("%d readers, limit %d", readers, l.maxReaders)
+	case st.readers < 0 || heldR < 0 || heldW < 0:
+		return fmt.Errorf("negative: readers=%d held=%d/%d", st.readers, heldR, heldW)
+	case st.writer && st.readers != 0:
+		return fmt.Errorf("writer and %d readers", st.readers)
+	case st.maxReaders > 0 && st.readers > st.maxReaders:
+		return fmt.Errorf("%d readers, limit %d", st.readers, st.maxReaders)
 	case cR > int64(heldR) || cW > int64(heldW) || int64(heldR)-cR > int64(g.transit):
 		return fmt.Errorf("primitive says %d/%d held, callers %d/%d", heldR, heldW, cR, cW)
 	case !quiescent:
 		return nil
-	case readers != 0 || writer || cR != 0 || cW != 0 || l.q.live() != 0:
-		return fmt.Errorf("at rest: %v, callers %d/%d", l.String(), cR, cW)
+	case st.readers != 0 || st.writer || cR != 0 || cW != 0 || st.live != 0:
+		return fmt.Errorf("at rest: %v, callers %d/%d", g.l.String(), cR, cW)
+	case st.queued != 0 || st.outstanding != 0:
+		return fmt.Errorf("at rest: %d queued, %d grants outstanding", st.queued, st.outstanding)
 	}
 	return nil
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // ---- Queue: items put = received + queued + dropped by Shutdown(true).
@@ -408,21 +373,16 @@ func newQueueLedger(q *Queue[int], items, consumers int) *queueLedger {
 }
 
 func (g *queueLedger) check(quiescent bool) error {
-	q := g.q
-	q.mu.Lock()
-	stored := q.items.len()
-	inflight := unreceived(&q.getters, one)
-	unfinished, dropping := q.unfinished, q.dropping
-	gettersAndItems := stored > 0 && q.getters.live() > 0
-	q.mu.Unlock()
+	st := queueInside(g.q, false, nil)
+	stored, inflight, unfinished := st.stored, st.getters.inflight, st.unfinished
 	switch {
 	case stored < 0 || unfinished < 0:
 		return fmt.Errorf("negative: stored=%d unfinished=%d", stored, unfinished)
-	case !dropping && unfinished < stored+inflight:
+	case !st.dropping && unfinished < stored+inflight:
 		return fmt.Errorf("unfinished %d < stored %d + in flight %d", unfinished, stored, inflight)
-	case q.max > 0 && stored > q.max+g.consumers:
-		return fmt.Errorf("%d stored, cap %d, only %d getters could give back", stored, q.max, g.consumers)
-	case gettersAndItems:
+	case st.max > 0 && stored > st.max+g.consumers:
+		return fmt.Errorf("%d stored, cap %d, only %d getters could give back", stored, st.max, g.consumers)
+	case stored > 0 && st.getters.live > 0:
 		// dispatch never unlocks while it could hand a stored item to a
 		// live getter.
 		return fmt.Errorf("items stored while live getters wait")
@@ -478,8 +438,8 @@ func (g *queueLedger) settle(immediate bool) (received, queued, dropped int, err
 		err = fmt.Errorf("%d items lost without Shutdown(true)", dropped)
 	case int64(accepted)+g.refused.Load() != int64(len(g.accepted)):
 		err = fmt.Errorf("%d accepted + %d refused != %d put", accepted, g.refused.Load(), len(g.accepted))
-	case g.q.Unfinished() != 0 || g.q.Len() != 0:
-		err = fmt.Errorf("after drain: %v", g.q)
+	case g.q.Unfinished() != 0 || g.q.Len() != 0 || !isClosed(g.q.Join()):
+		err = fmt.Errorf("after drain: %v, Join closed: %v", g.q, isClosed(g.q.Join()))
 	}
 	return received, queued, dropped, err
 }
@@ -492,17 +452,12 @@ type mailboxLedger struct {
 }
 
 func (g *mailboxLedger) check(quiescent bool) error {
-	b := g.b
-	b.mu.Lock()
-	if quiescent {
-		b.q.sweep()
-	}
 	// Received is counted after the receive and sent before the Send, so
 	// between operations sent >= received + stored + in flight.
-	received := g.received.Load()
-	stored, inflight := b.msgs.len(), unreceived(&b.q, one)
+	var received int64
+	st := mailboxInside(g.b, quiescent, func() { received = g.received.Load() })
+	stored, inflight := st.stored, st.inflight
 	sent := g.sent.Load()
-	b.mu.Unlock()
 	switch {
 	case received+int64(stored+inflight) > sent:
 		return fmt.Errorf("received %d + stored %d + in flight %d > sent %d", received, stored, inflight, sent)
@@ -517,19 +472,14 @@ func (g *mailboxLedger) check(quiescent bool) error {
 type condLedger struct{ c *Condition }
 
 func (g *condLedger) check(quiescent bool) error {
-	c := g.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if quiescent {
-		c.q.sweep()
-	}
+	st := condInside(g.c, quiescent, nil)
 	switch {
-	case c.owed != 0:
+	case st.owed != 0:
 		// dispatch pays every owed notification or lets it lapse before
 		// it unlocks.
-		return fmt.Errorf("%d notifications owed between operations", c.owed)
-	case quiescent && (c.q.live() != 0 || unreceived(&c.q, one) != 0):
-		return fmt.Errorf("at rest: %d live waiters, %d unreceived", c.q.live(), unreceived(&c.q, one))
+		return fmt.Errorf("%d notifications owed between operations", st.owed)
+	case quiescent && (st.live != 0 || st.inflight != 0):
+		return fmt.Errorf("at rest: %d live waiters, %d unreceived", st.live, st.inflight)
 	}
 	return nil
 }
@@ -553,15 +503,11 @@ func TestAuditDetectsBrokenState(t *testing.T) {
 	if err := sl.check(true); err != nil {
 		t.Errorf("semaphore with 2 counted permits: %v", err)
 	}
-	s.mu.Lock()
-	s.state.Add(-2) // a lost permit
-	s.mu.Unlock()
+	breakSemaphore(s, -1) // a lost permit
 	if err := sl.check(false); err == nil {
 		t.Errorf("semaphore: lost permit not detected")
 	}
-	s.mu.Lock()
-	s.state.Add(2)
-	s.mu.Unlock()
+	breakSemaphore(s, +1)
 	sl.held.Add(-2)
 	rel()
 	if err := sl.check(true); err != nil {
@@ -584,9 +530,7 @@ func TestAuditDetectsBrokenState(t *testing.T) {
 
 	rw := NewRWLock(0)
 	rl := &rwLedger{l: rw}
-	rw.mu.Lock()
-	rw.state.Store(rwWriter | rwReader) // a writer among readers
-	rw.mu.Unlock()
+	breakRWLock(rw, true, 1) // a writer among readers
 	if err := rl.check(false); err == nil {
 		t.Errorf("rwlock: writer with readers not detected")
 	}
@@ -600,9 +544,7 @@ func TestAuditDetectsBrokenState(t *testing.T) {
 	if err := ql.check(true); err == nil {
 		t.Errorf("queue: item received without being accepted not detected")
 	}
-	q.mu.Lock()
-	q.unfinished = 0 // an item stored but not counted unfinished
-	q.mu.Unlock()
+	breakQueue(q, 0) // an item stored but not counted unfinished
 	if err := ql.check(false); err == nil {
 		t.Errorf("queue: stored item not counted unfinished, not detected")
 	}
@@ -616,9 +558,7 @@ func TestAuditDetectsBrokenState(t *testing.T) {
 
 	var c Condition
 	cl := &condLedger{c: &c}
-	c.mu.Lock()
-	c.owed = 1
-	c.mu.Unlock()
+	breakCondition(&c, 1)
 	if err := cl.check(false); err == nil {
 		t.Errorf("condition: owed notification not detected")
 	}

@@ -35,17 +35,17 @@ func TestBarrierPreferToFail(t *testing.T) {
 	})
 }
 
-// endedCtx has ended (Err says so) but its Done channel is closed only when
+// quietCtx has ended (Err says so) but its Done channel is closed only when
 // the test says, so the AfterFunc that would take its waiter out has not
 // run: the moment between a ctx ending and the primitive hearing of it.
-type endedCtx struct {
+type quietCtx struct {
 	context.Context
 	done  chan struct{}
 	ended atomic.Bool
 }
 
-func (c *endedCtx) Done() <-chan struct{} { return c.done }
-func (c *endedCtx) Err() error {
+func (c *quietCtx) Done() <-chan struct{} { return c.done }
+func (c *quietCtx) Err() error {
 	if c.ended.Load() {
 		return context.Canceled
 	}
@@ -57,7 +57,7 @@ func (c *endedCtx) Err() error {
 func TestBarrierEndedWaiterNotCounted(t *testing.T) {
 	is := is.New(t)
 	b := NewBarrier(3)
-	c := &endedCtx{Context: context.Background(), done: make(chan struct{})}
+	c := &quietCtx{Context: context.Background(), done: make(chan struct{})}
 	defer close(c.done)
 	w1 := b.Wait(t.Context())
 	ghost := b.Wait(c)  // behind w1, where no sweep of the head finds it

@@ -2,22 +2,14 @@ package chans
 
 import (
 	"context"
-	"fmt"
-	"math/rand/v2"
-	"runtime"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
-	"time"
 
 	"github.com/matryer/is"
 )
 
-// Behaviour tests for Condition. Cases ported from toro's
-// test/test_condition.py and tornado's tornado/test/locks_test.py
-// (ConditionTest) name their origin. A wait's timeout is a ctx deadline: the
-// channel closes empty (tornado's wait() resolving to False).
+// Turnstile's own tests of Condition; the cases ported from toro and tornado are in
+// condition_toro_test.go and condition_tornado_test.go, named TestConditionToro* and so on.
 
 // waitRecorder records, in order, which Condition.Wait channels have
 // yielded: their key if notified, "timeout" if closed empty.
@@ -53,135 +45,6 @@ func (w *waitRecorder) poll() []any {
 	return w.history
 }
 
-// toro test_condition.py: test_str; tornado ConditionTest.test_repr.
-func TestConditionString(t *testing.T) {
-	is := is.New(t)
-	var c Condition
-	is.Equal(c.String(), "Condition(waiters=0)")
-	c.Wait(context.Background())
-	is.Equal(c.String(), "Condition(waiters=1)")
-}
-
-// toro test_condition.py: test_notify; tornado ConditionTest.test_notify.
-func TestConditionNotify(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		var c Condition
-		time.AfterFunc(10*time.Millisecond, func() { c.Notify(1) })
-		start := time.Now()
-		_, ok := <-c.Wait(context.Background())
-		is.True(ok)
-		is.Equal(time.Since(start), 10*time.Millisecond)
-	})
-}
-
-// toro test_condition.py: test_notify_1; tornado ConditionTest.test_notify_1.
-func TestConditionNotifyOne(t *testing.T) {
-	is := is.New(t)
-	var c Condition
-	var rec waitRecorder
-	rec.add(c.Wait(context.Background()), "wait1")
-	rec.add(c.Wait(context.Background()), "wait2")
-	c.Notify(1)
-	rec.poll()
-	rec.history = append(rec.history, "notify1")
-	c.Notify(1)
-	rec.poll()
-	rec.history = append(rec.history, "notify2")
-	is.Equal(rec.history, []any{"wait1", "notify1", "wait2", "notify2"})
-}
-
-// toro test_condition.py: test_notify_n; tornado ConditionTest.test_notify_n.
-func TestConditionNotifyN(t *testing.T) {
-	is := is.New(t)
-	var c Condition
-	var rec waitRecorder
-	for i := range 6 {
-		rec.add(c.Wait(context.Background()), i)
-	}
-	c.Notify(3)
-	is.Equal(rec.poll(), []any{0, 1, 2})
-	c.Notify(1)
-	is.Equal(rec.poll(), []any{0, 1, 2, 3})
-	c.Notify(2)
-	is.Equal(rec.poll(), []any{0, 1, 2, 3, 4, 5})
-}
-
-// toro test_condition.py: test_notify_all; tornado ConditionTest.test_notify_all.
-func TestConditionNotifyAll(t *testing.T) {
-	is := is.New(t)
-	var c Condition
-	var rec waitRecorder
-	for i := range 4 {
-		rec.add(c.Wait(context.Background()), i)
-	}
-	c.NotifyAll()
-	rec.poll()
-	rec.history = append(rec.history, "notify_all")
-	is.Equal(rec.history, []any{0, 1, 2, 3, "notify_all"})
-}
-
-// toro test_condition.py: test_wait_timeout; tornado
-// ConditionTest.test_wait_timeout: a Notify after the deadline is too late,
-// and is not stored for later waiters either.
-func TestConditionWaitTimeout(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		var c Condition
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
-		defer cancel()
-		w := c.Wait(ctx)
-		time.AfterFunc(20*time.Millisecond, func() { c.Notify(1) })
-		start := time.Now()
-		_, ok := <-w
-		is.True(!ok)
-		is.Equal(time.Since(start), 10*time.Millisecond)
-		time.Sleep(30 * time.Millisecond)
-		_, _, ready := recvNow(c.Wait(context.Background()))
-		is.True(!ready) // the late notification was lost, as with sync.Cond
-	})
-}
-
-// toro test_condition.py: test_wait_timeout_preempted; tornado
-// ConditionTest.test_wait_timeout_preempted.
-func TestConditionWaitTimeoutPreempted(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		var c Condition
-		time.AfterFunc(10*time.Millisecond, func() { c.Notify(1) })
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-		defer cancel()
-		start := time.Now()
-		_, ok := <-c.Wait(ctx)
-		is.True(ok)
-		is.Equal(time.Since(start), 10*time.Millisecond) // woken by Notify, not the deadline
-	})
-}
-
-// toro test_condition.py: test_notify_n_with_timeout; tornado
-// ConditionTest.test_notify_n_with_timeout: a timed-out waiter does not
-// count against Notify's n.
-func TestConditionNotifyNSkipsTimedOut(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		var c Condition
-		var rec waitRecorder
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
-		defer cancel()
-		rec.add(c.Wait(context.Background()), 0)
-		rec.add(c.Wait(ctx), 1)
-		rec.add(c.Wait(context.Background()), 2)
-		rec.add(c.Wait(context.Background()), 3)
-		time.Sleep(20 * time.Millisecond)
-		synctest.Wait()
-		is.Equal(rec.poll(), []any{"timeout"})
-		c.Notify(2)
-		is.Equal(rec.poll(), []any{"timeout", 0, 2})
-		c.Notify(1)
-		is.Equal(rec.poll(), []any{"timeout", 0, 2, 3})
-	})
-}
-
 // Notify(n) also skips a waiter whose ctx ended but whose AfterFunc has not
 // run yet: ended waiters never count, whether or not they have left.
 func TestConditionNotifySkipsJustEnded(t *testing.T) {
@@ -194,81 +57,6 @@ func TestConditionNotifySkipsJustEnded(t *testing.T) {
 	cancel()
 	c.Notify(1)
 	is.Equal(rec.poll(), []any{"timeout", 1})
-}
-
-// toro test_condition.py: test_notify_all_with_timeout; tornado
-// ConditionTest.test_notify_all_with_timeout.
-func TestConditionNotifyAllSkipsTimedOut(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		var c Condition
-		var rec waitRecorder
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
-		defer cancel()
-		rec.add(c.Wait(context.Background()), 0)
-		rec.add(c.Wait(ctx), 1)
-		rec.add(c.Wait(context.Background()), 2)
-		time.Sleep(20 * time.Millisecond)
-		synctest.Wait()
-		is.Equal(rec.poll(), []any{"timeout"})
-		c.NotifyAll()
-		is.Equal(rec.poll(), []any{"timeout", 0, 2})
-	})
-}
-
-// tornado ConditionTest.test_nested_notify: a woken waiter that notifies in
-// turn wakes the next; no notification is lost.
-func TestConditionNestedNotify(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		var c Condition
-		ws := []<-chan struct{}{
-			c.Wait(context.Background()),
-			c.Wait(context.Background()),
-			c.Wait(context.Background()),
-		}
-		var second atomic.Bool
-		go func() {
-			_, ok := <-ws[1]
-			second.Store(ok)
-			c.Notify(1)
-		}()
-		c.Notify(2)
-		synctest.Wait()
-		is.True(second.Load())
-		for _, w := range []<-chan struct{}{ws[0], ws[2]} {
-			_, ok, ready := recvNow(w)
-			is.True(ready && ok)
-		}
-	})
-}
-
-// tornado ConditionTest.test_garbage_collection: timed-out waiters leave the
-// queue by themselves; the live one is still notified.
-func TestConditionTimedOutWaitersLeave(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		var c Condition
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
-		defer cancel()
-		for range 101 {
-			c.Wait(ctx)
-		}
-		live := c.Wait(context.Background())
-		c.mu.Lock()
-		is.Equal(c.q.len(), 102)
-		c.mu.Unlock()
-		time.Sleep(20 * time.Millisecond)
-		synctest.Wait()
-		c.mu.Lock()
-		is.Equal(c.q.len(), 1)
-		c.mu.Unlock()
-		_, _, ready := recvNow(live)
-		is.True(!ready)
-		c.Notify(1)
-		_, ok, ready := recvNow(live)
-		is.True(ready && ok)
-	})
 }
 
 // A notification that reached a waiter whose ctx ended before it received
@@ -326,9 +114,7 @@ func TestConditionReclaimedNotifyLapses(t *testing.T) {
 	is.True(!ok)
 	_, _, ready := recvNow(c.Wait(context.Background()))
 	is.True(!ready)
-	c.mu.Lock()
-	is.Equal(c.owed, 0)
-	c.mu.Unlock()
+	is.Equal(condInside(&c, false, nil).owed, 0)
 }
 
 // NotifyAll's notifications are final: one left unreceived by a waiter
@@ -354,144 +140,8 @@ func TestConditionNotifyAllNotReclaimed(t *testing.T) {
 	})
 }
 
-// W4: a Wait with an ended ctx is closed at once and does not register.
-func TestConditionCancelledCtx(t *testing.T) {
-	is := is.New(t)
-	var c Condition
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_, ok, ready := recvNow(c.Wait(ctx))
-	is.True(ready && !ok)
-	is.Equal(c.String(), "Condition(waiters=0)")
-	c.Notify(1) // nothing to notify; must not panic
-}
-
 // W8: a negative n panics.
 func TestConditionNotifyNegativePanics(t *testing.T) {
 	var c Condition
 	isChansPanic(t, func() { c.Notify(-1) })
-}
-
-// W7: one goroutine waiting again and again on a long-lived ctx
-// accumulates no registrations.
-func TestConditionLongLivedCtxAccumulatesNothing(t *testing.T) {
-	is := is.New(t)
-	var c Condition
-	ctx := newCountingCtx()
-	defer ctx.cancel()
-	maxLive := 0
-	for range 500 {
-		w := c.Wait(ctx)
-		maxLive = max(maxLive, ctx.live())
-		c.Notify(1)
-		<-w
-	}
-	_ = c.String() // a call after the last receipt drops its registration
-	is.Equal(ctx.registered(), 500)
-	is.True(maxLive <= 2)
-	is.Equal(ctx.live(), 0)
-}
-
-// Hammer: flaky waiters wait again and again with random cancellation,
-// while the test runs R rounds, each adding one steady waiter (never
-// cancelled) at the back of the queue and then calling Notify(1). A
-// notification goes to the oldest live waiter; a flaky waiter either
-// receives it or walks away, and then it is passed on. Each notification a
-// flaky waiter received leaves a steady waiter unwoken, so the test
-// compensates it with one more Notify; that keeps the unwoken steady waiters
-// few (else, being the oldest, they would take every notification) and still
-// at least as many as the notifications out on flaky waiters, so none ever
-// lapses. Once all is settled, the steady waiters woken plus the flaky
-// receipts equal the notifications sent, and exactly the uncompensated
-// receipts' worth of steady waiters are still queued.
-func TestConditionHammer(t *testing.T) {
-	is := is.New(t)
-	rounds, flaky := 2000, 6
-	if testing.Short() {
-		rounds, flaky = 200, 3
-	}
-	var c Condition
-	var flakyOK atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range flaky {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				mode := rand.IntN(4)
-				ctx, cancel := context.WithCancel(context.Background())
-				if mode == 2 {
-					ctx, cancel = context.WithTimeout(context.Background(), time.Duration(rand.IntN(30))*time.Microsecond)
-				}
-				w := c.Wait(ctx)
-				var ok bool
-				switch mode {
-				case 0: // walk away at once
-					cancel()
-					_, ok = <-w
-				case 1: // walk away a little later, and call in before
-					// looking: a notification that came meanwhile is taken back
-					runtime.Gosched()
-					cancel()
-					_ = c.String()
-					_, ok = <-w
-				case 2: // let the deadline pass before looking: a
-					// notification that came meanwhile is usually taken back
-					<-ctx.Done()
-					_, ok = <-w
-				case 3: // wait for real, until told to stop
-					select {
-					case _, ok = <-w:
-					case <-stop:
-						cancel()
-						_, ok = <-w
-					}
-				}
-				cancel()
-				if ok {
-					flakyOK.Add(1)
-				}
-			}
-		})
-	}
-	woken := make(chan struct{}, rounds)
-	compensated := 0 // extra notifications sent for flaky receipts
-	for range rounds {
-		w := c.Wait(context.Background())
-		go func() {
-			<-w
-			woken <- struct{}{}
-		}()
-		for range 3 { // let flaky waiters queue ahead of the next notification
-			runtime.Gosched()
-		}
-		c.Notify(1)
-		if extra := int(flakyOK.Load()) - compensated; extra > 0 {
-			c.Notify(extra)
-			compensated += extra
-		}
-	}
-	close(stop)
-	wg.Wait()
-	// The flaky waiters are gone and their outcomes final; every notification
-	// they did not receive went on to a steady waiter.
-	got := int(flakyOK.Load())
-	t.Logf("flaky waiters received %d of %d notifications", got, rounds+compensated)
-	for range rounds + compensated - got {
-		<-woken
-	}
-	unwoken := got - compensated
-	is.Equal(c.String(), fmt.Sprintf("Condition(waiters=%d)", unwoken))
-	c.mu.Lock()
-	is.Equal(c.q.queue.n, unwoken) // nobody else was notified, and no one is lost
-	is.Equal(c.owed, 0)
-	c.mu.Unlock()
-	c.NotifyAll()
-	for range unwoken {
-		<-woken
-	}
 }

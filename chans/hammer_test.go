@@ -86,6 +86,18 @@ func TestHammerSemaphore(t *testing.T) {
 						return
 					}
 					fallthrough
+				case 3:
+					if r.IntN(4) == 0 {
+						// A broadcast wait (W6) takes nothing, whatever it
+						// races: the audit would see a permit gone.
+						f.ops.Add(1)
+						select {
+						case <-s.Wait():
+						default:
+						}
+						return
+					}
+					fallthrough
 				default:
 					rel, ok = attempt(t, r, f, func(ctx context.Context) <-chan Release { return s.AcquireN(ctx, n) },
 						func() { s.Value() })
@@ -163,16 +175,16 @@ func TestHammerRWLock(t *testing.T) {
 // Shutdown(true) may drop.
 func TestHammerQueue(t *testing.T) {
 	type config struct {
-		kind      queueOrder
+		kind      int // index in queueKinds
 		maxsize   int
 		immediate bool
 		early     bool // shut down halfway through the Puts
 	}
 	var configs []config
-	for _, kind := range []queueOrder{fifo, lifo, prio} {
+	for kind := range queueKinds {
 		for _, maxsize := range []int{0, 2} {
 			for _, immediate := range []bool{false, true} {
-				configs = append(configs, config{kind, maxsize, immediate, (int(kind)+maxsize)%2 == 0})
+				configs = append(configs, config{kind, maxsize, immediate, (kind+maxsize)%2 == 0})
 			}
 		}
 	}
@@ -180,9 +192,9 @@ func TestHammerQueue(t *testing.T) {
 	var sumReceived, sumQueued, sumDropped int
 	for _, c := range configs {
 		name := fmt.Sprintf("Queue/%s/max=%d/immediate=%v/early=%v",
-			[...]string{"fifo", "lifo", "prio"}[c.kind], c.maxsize, c.immediate, c.early)
+			queueKinds[c.kind].name, c.maxsize, c.immediate, c.early)
 		t.Run(name, func(t *testing.T) {
-			q := newQueue[int]("NewQueue", c.maxsize, c.kind, lessInt)
+			q := queueKinds[c.kind].new(c.maxsize)
 			const producers, consumers = 4, 4
 			// Each item costs a Put and (unless refused) a Get or two.
 			perProducer := hammerOps() / len(configs) / producers
@@ -334,10 +346,16 @@ func attemptPut(t *testing.T, r *rand.Rand, f *figures, q *Queue[int], v int) er
 	return err
 }
 
+// TestHammerMailbox: senders that receive too, selectively or not, with
+// random cancellation: every message is received exactly once or still
+// stored, and no receive gets a message its accept refuses. Then one
+// sender and one receiver that gives up at random: the receiver sees every
+// message once and in order, whatever was taken back.
 func TestHammerMailbox(t *testing.T) {
 	b := new(Mailbox[int])
 	g := &mailboxLedger{b: b}
 	var next atomic.Int64
+	got := make([]atomic.Int32, hammerOps()+1) // receipts per message
 	hammer(t, "Mailbox", hammerWorkers, hammerOps(), g, func(t *testing.T, r *rand.Rand, f *figures) {
 		// Send, then receive: there is always a message for a receive that
 		// accepts any, so only selective receives may starve.
@@ -348,7 +366,7 @@ func TestHammerMailbox(t *testing.T) {
 		var ok bool
 		switch k := r.IntN(3); k {
 		case 0:
-			_, ok = attempt(t, r, f, func(ctx context.Context) <-chan int { return b.Receive(ctx, nil) }, func() { b.Len() })
+			m, ok = attempt(t, r, f, func(ctx context.Context) <-chan int { return b.Receive(ctx, nil) }, func() { b.Len() })
 		default:
 			j := r.IntN(k + 1)
 			accept := func(m int) bool { return m%(k+1) == j }
@@ -358,20 +376,71 @@ func TestHammerMailbox(t *testing.T) {
 			}
 		}
 		if ok {
+			got[m].Add(1)
 			g.received.Add(1)
 		}
 	})
 	// Drain: every message sent is received once, or still stored.
 	seen := 0
 	for {
-		if _, ok := b.TryReceive(nil); !ok {
+		m, ok := b.TryReceive(nil)
+		if !ok {
 			break
 		}
+		got[m].Add(1)
 		seen++
 	}
 	if int64(seen)+g.received.Load() != g.sent.Load() {
 		t.Errorf("sent %d, received %d + drained %d", g.sent.Load(), g.received.Load(), seen)
 	}
+	for m := 1; m <= int(next.Load()); m++ {
+		if n := got[m].Load(); n != 1 {
+			t.Fatalf("message %d received %d times", m, n)
+		}
+	}
+
+	// In order: one sender, one receiver that gives up at random (racing
+	// the grant, or with a call first so the grant is taken back, W3).
+	var ordered Mailbox[int]
+	n := hammerOps() / 5
+	var sender sync.WaitGroup
+	sender.Go(func() {
+		for i := range n {
+			ordered.Send(i)
+			if i%64 == 0 {
+				runtime.Gosched()
+			}
+		}
+	})
+	r := rand.New(rand.NewPCG(1, 6))
+	want, gaveUp := 0, 0
+	for want < n {
+		ctx, cancel := context.WithCancel(context.Background())
+		ch := ordered.Receive(ctx, nil)
+		switch r.IntN(4) {
+		case 0:
+			runtime.Gosched()
+			cancel()
+		case 1:
+			cancel()
+			ordered.Len()
+		}
+		v, ok := <-ch
+		cancel()
+		if !ok {
+			gaveUp++
+			continue
+		}
+		if v != want {
+			t.Fatalf("in order: got %d, want %d", v, want)
+		}
+		want++
+	}
+	sender.Wait()
+	if ordered.Len() != 0 {
+		t.Errorf("in order: %d messages left", ordered.Len())
+	}
+	t.Logf("Mailbox in order: %d messages, %d receives given up", n, gaveUp)
 }
 
 // TestHammerCondition runs rounds in which cancelling waiters race Notify(k)
@@ -437,14 +506,21 @@ func TestHammerCondition(t *testing.T) {
 			// channels right here once found one short (1 round in ~10^5).
 			// Any call into the Condition waits that critical section out.
 			_ = c.String()
+			steadyWoken := 0
 			for _, ch := range steadyCh {
 				if len(ch) == 1 {
 					woken.Add(1)
+					steadyWoken++
 					f.grants.Add(1)
 				}
 			}
 			if woken.Load() != int64(k) {
 				t.Fatalf("round %d: Notify(%d) woke %d waiters", round, k, woken.Load())
+			}
+			// The steady waiters not woken are still queued, and nobody
+			// else is: String counts them.
+			if got, want := c.String(), fmt.Sprintf("Condition(waiters=%d)", steady-steadyWoken); got != want {
+				t.Fatalf("round %d: %s, want %s", round, got, want)
 			}
 			endRound()
 			if err := g.check(true); err != nil {
@@ -523,7 +599,8 @@ func TestHammerResult(t *testing.T) {
 }
 
 // TestHammerSignal: each waiter gets at most one value, one emitted after
-// its Next call began, and never one not yet emitted.
+// its Next call began and no later than the first emission begun after the
+// call returned, and never one not yet emitted.
 func TestHammerSignal(t *testing.T) {
 	var s Signal[int]
 	f := new(figures)
@@ -551,9 +628,21 @@ func TestHammerSignal(t *testing.T) {
 			r := rand.New(rand.NewPCG(uint64(w), 5))
 			for range per {
 				before := finished.Load()
-				v, ok := attempt(t, r, f, s.Next, nil)
-				if ok && (int64(v) < before || int64(v) >= started.Load()) {
+				var atCall int64 // emissions begun when Next returned: the one numbered atCall begins after the call
+				next := func(ctx context.Context) <-chan int {
+					ch := s.Next(ctx)
+					atCall = started.Load()
+					return ch
+				}
+				v, ok := attempt(t, r, f, next, nil)
+				switch {
+				case !ok:
+				case int64(v) < before || int64(v) >= started.Load():
 					t.Errorf("Next got %d; %d emissions had finished before it, %d begun after", v, before, started.Load())
+				case int64(v) > atCall:
+					// The first emission begun after the call reaches the
+					// waiter if none did before: a later one never does.
+					t.Errorf("Next got %d, but emission %d began after its call", v, atCall)
 				}
 			}
 		})

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
-	"time"
 
 	"github.com/matryer/is"
 )
@@ -22,202 +21,8 @@ import (
 // context.AfterFunc uses a ctx's own AfterFunc method when it has one.
 // synctest.Wait then lets the abandon goroutine finish deterministically.
 
-// hookCtx is a context whose end the test drives: end() closes Done and sets
-// Err, as cancel does; fire() runs the callbacks registered through
-// context.AfterFunc (each starts the goroutine that runs the primitive's
-// abandon). onRegister, if set, runs inside the registration, that is with
-// the primitive's mutex held.
-type hookCtx struct {
-	mu         sync.Mutex
-	done       chan struct{}
-	err        error
-	funcs      map[int]func()
-	next       int
-	registered int // AfterFunc registrations ever made
-	onRegister func(*hookCtx)
-}
-
-func newHookCtx() *hookCtx {
-	return &hookCtx{done: make(chan struct{}), funcs: map[int]func(){}}
-}
-
-func (c *hookCtx) Deadline() (time.Time, bool) { return time.Time{}, false }
-func (c *hookCtx) Done() <-chan struct{}       { return c.done }
-func (c *hookCtx) Value(any) any               { return nil }
-
-func (c *hookCtx) Err() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.err
-}
-
-// AfterFunc is what context.AfterFunc calls to register f.
-func (c *hookCtx) AfterFunc(f func()) (stop func() bool) {
-	c.mu.Lock()
-	id := c.next
-	c.next++
-	c.funcs[id] = f
-	c.registered++
-	hook := c.onRegister
-	c.mu.Unlock()
-	if hook != nil {
-		hook(c)
-	}
-	return func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		_, ok := c.funcs[id]
-		delete(c.funcs, id)
-		return ok
-	}
-}
-
-// end ends the ctx without running the AfterFunc callbacks.
-func (c *hookCtx) end() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.err == nil {
-		c.err = context.Canceled
-		close(c.done)
-	}
-}
-
-// fire runs the callbacks registered and not stopped, as cancel would have.
-func (c *hookCtx) fire() {
-	c.mu.Lock()
-	fs := c.funcs
-	c.funcs = map[int]func(){}
-	c.mu.Unlock()
-	for _, f := range fs {
-		f()
-	}
-}
-
-// pending is a wait in progress, whatever its channel's element type.
-type pending interface {
-	buffered() bool    // a grant sits in the channel
-	recv() (any, bool) // receive (blocks until the outcome is known)
-	closedEmpty() bool // closed without a value, right now
-}
-
-type pend[T any] struct{ ch <-chan T }
-
-func (p pend[T]) buffered() bool { return len(p.ch) == 1 }
-func (p pend[T]) recv() (any, bool) {
-	v, ok := <-p.ch
-	return v, ok
-}
-func (p pend[T]) closedEmpty() bool {
-	select {
-	case v, ok := <-p.ch:
-		if ok {
-			panic(fmt.Sprintf("closedEmpty: got a value %v", v))
-		}
-		return true
-	default:
-		return false
-	}
-}
-
-// ilOps drives one exclusive primitive through the interleavings.
-type ilOps struct {
-	occupy  func()                            // make the next wait queue
-	free    func()                            // undo occupy: one grant goes to the first waiter
-	acquire func(ctx context.Context) pending // the wait
-	use     func(v any)                       // give back what a received grant holds
-	state   func() string                     // a public call (it brings the state up to date)
-	// consumes: a received grant is used up (a notification, an item), so
-	// use gives nothing to the next waiter; free must make another.
-	consumes bool
-}
-
-type ilPrim struct {
-	name string
-	make func() ilOps
-}
-
-func ilPrims() []ilPrim {
-	release := func(v any) { v.(Release)() }
-	return []ilPrim{
-		{"Lock", func() ilOps {
-			l := new(Lock)
-			var r Release
-			return ilOps{
-				occupy:  func() { r, _ = l.TryAcquire() },
-				free:    func() { r() },
-				acquire: func(ctx context.Context) pending { return pend[Release]{l.Acquire(ctx)} },
-				use:     release,
-				state:   l.String,
-			}
-		}},
-		{"RWLock.AcquireWrite", func() ilOps {
-			l := NewRWLock(0)
-			var r Release
-			return ilOps{
-				occupy:  func() { r, _ = l.TryAcquireRead() },
-				free:    func() { r() },
-				acquire: func(ctx context.Context) pending { return pend[Release]{l.AcquireWrite(ctx)} },
-				use:     release,
-				state:   l.String,
-			}
-		}},
-		{"RWLock.AcquireRead", func() ilOps {
-			l := NewRWLock(1) // one reader at a time, so b must wait for a's slot
-			var r Release
-			return ilOps{
-				occupy:  func() { r, _ = l.TryAcquireWrite() },
-				free:    func() { r() },
-				acquire: func(ctx context.Context) pending { return pend[Release]{l.AcquireRead(ctx)} },
-				use:     release,
-				state:   l.String,
-			}
-		}},
-		{"Semaphore.AcquireN", func() ilOps {
-			s := NewBoundedSemaphore(2)
-			var r Release
-			return ilOps{
-				occupy:  func() { r, _ = s.TryAcquireN(2) },
-				free:    func() { r() },
-				acquire: func(ctx context.Context) pending { return pend[Release]{s.AcquireN(ctx, 2)} },
-				use:     release,
-				state:   s.String,
-			}
-		}},
-		{"Condition.Wait", func() ilOps {
-			c := new(Condition)
-			return ilOps{
-				occupy:   func() {},
-				free:     func() { c.Notify(1) },
-				acquire:  func(ctx context.Context) pending { return pend[struct{}]{c.Wait(ctx)} },
-				use:      func(any) {},
-				state:    c.String,
-				consumes: true,
-			}
-		}},
-		{"Queue.Get", func() ilOps {
-			q := NewQueue[int](1)
-			return ilOps{
-				occupy:   func() {},
-				free:     func() { q.TryPut(7) },
-				acquire:  func(ctx context.Context) pending { return pend[int]{q.Get(ctx)} },
-				use:      func(any) { q.TaskDone() },
-				state:    q.String,
-				consumes: true,
-			}
-		}},
-		{"Mailbox.Receive", func() ilOps {
-			b := new(Mailbox[int])
-			return ilOps{
-				occupy:   func() {},
-				free:     func() { b.Send(7) },
-				acquire:  func(ctx context.Context) pending { return pend[int]{b.Receive(ctx, nil)} },
-				use:      func(any) {},
-				state:    b.String,
-				consumes: true,
-			}
-		}},
-	}
-}
+// The interleavings range over the rows of contractCases (contract_test.go)
+// whose grants can be taken back.
 
 // TestInterleaveGrantThenCancel: the grant is in the first waiter's buffer
 // when its ctx ends, before it receives. Three ways it can go on:
@@ -229,12 +34,15 @@ func ilPrims() []ilPrim {
 //   - caller wins: the caller receives before anything takes it back; the
 //     grant is then its own, and the AfterFunc must not reclaim it.
 func TestInterleaveGrantThenCancel(t *testing.T) {
-	for _, p := range ilPrims() {
+	for _, p := range contractCases {
+		if !takesBack(p.new()) {
+			continue
+		}
 		for _, order := range []string{"afterfunc", "sweep", "caller-wins"} {
 			t.Run(p.name+"/"+order, func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
 					is := is.New(t)
-					o := p.make()
+					o := p.new()
 					baseline := o.state()
 					o.occupy()
 					a := newHookCtx()
@@ -288,12 +96,15 @@ func TestInterleaveGrantThenCancel(t *testing.T) {
 // it has not run yet when the grant comes. Both ways the dead waiter must
 // never get the grant, and its channel must close.
 func TestInterleaveCancelWhileRegistering(t *testing.T) {
-	for _, p := range ilPrims() {
+	for _, p := range contractCases {
+		if !takesBack(p.new()) {
+			continue
+		}
 		for _, fireNow := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/fire-at-once=%v", p.name, fireNow), func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
 					is := is.New(t)
-					o := p.make()
+					o := p.new()
 					baseline := o.state()
 					o.occupy()
 					a := newHookCtx()
@@ -328,18 +139,16 @@ func TestInterleaveCancelWhileRegistering(t *testing.T) {
 // queued) registers nothing (W7); if its ctx ends unreceived, the next call
 // takes it back (W3) and a queued waiter gets it.
 func TestInterleaveFastPathGrantThenCancel(t *testing.T) {
-	for _, p := range ilPrims() {
-		if p.name == "Condition.Wait" {
+	for _, p := range contractCases {
+		if o := p.new(); !takesBack(o) || o.offer == nil {
 			continue // a Condition has no fast path: Wait always queues
 		}
 		t.Run(p.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				is := is.New(t)
-				o := p.make()
+				o := p.new()
 				baseline := o.state()
-				if p.name == "Queue.Get" || p.name == "Mailbox.Receive" {
-					o.free() // an item there to take at the call
-				}
+				o.offer() // a grant there to take at the call
 				a := newHookCtx()
 				pa := o.acquire(a)
 				is.True(pa.buffered())

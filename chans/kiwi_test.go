@@ -1,6 +1,8 @@
 package chans_test
 
-// kiwi's own tasklet tests (kiwi/tests/test_tasklet.py), rewritten for Go.
+// kiwi's own tasklet tests (kiwi/tests/test_tasklet.py), rewritten for Go,
+// named Test<Prim>Kiwi* after what they exercise (Signal, Go, Mailbox,
+// Result, selectx.Readable and selectx.Process), each naming its origin.
 // A kiwi tasklet is a task started with chans.Go; its return value
 // (StopIteration(value)) is the task's Result; a message queue is a Mailbox;
 // a wait condition is a channel. Where kiwi runs a tasklet up to its first
@@ -31,7 +33,7 @@ func kiwiOutcome[T any](r *chans.Result[T]) (T, error) {
 
 // kiwi TestWaitForSignal.testSignal: a tasklet waiting for a signal ends
 // when the signal is emitted, with its return value.
-func TestKiwiSignal(t *testing.T) {
+func TestSignalKiwiSignal(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		is := is.New(t)
 		var mySignal chans.Signal[int]
@@ -54,7 +56,7 @@ func TestKiwiSignal(t *testing.T) {
 // kiwi TestWaitForTimeout.testTimeout: a tasklet waiting 100 ms ends after
 // 100 ms with its return value. kiwi allowed ±50 ms; the fake clock of
 // synctest makes it exact.
-func TestKiwiTimeout(t *testing.T) {
+func TestGoKiwiTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		is := is.New(t)
 		start := time.Now()
@@ -77,7 +79,7 @@ func TestKiwiTimeout(t *testing.T) {
 // simple_counter example). Its glib timeout source stays armed while the
 // tasklet keeps waiting on it, so it fires once per period from when it was
 // first armed, not from each wait: a time.Ticker. restart() is Ticker.Reset.
-func TestKiwiReusedTimeout(t *testing.T) {
+func TestGoKiwiReusedTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		is := is.New(t)
 		start := time.Now()
@@ -124,7 +126,7 @@ func kiwiAccept(names ...string) func(kiwiMsg) bool {
 // kiwi TestMessages.testPing: a pinger sends an echo-request with a value,
 // the echoer replies to the sender with the same value, and the pinger
 // returns it.
-func TestKiwiPing(t *testing.T) {
+func TestMailboxKiwiPing(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
 	var echoerBox, pingerBox chans.Mailbox[kiwiMsg]
@@ -159,7 +161,7 @@ func TestKiwiPing(t *testing.T) {
 // does not accept, so no message is ever lost by being sent at the wrong
 // time. discard: kiwi dropped the message; here, the task drops it
 // explicitly with TryReceive.
-func TestKiwiAcceptDeferDiscard(t *testing.T) {
+func TestMailboxKiwiAcceptDeferDiscard(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		is := is.New(t)
 		var inbox chans.Mailbox[kiwiMsg]
@@ -205,7 +207,7 @@ func TestKiwiAcceptDeferDiscard(t *testing.T) {
 
 // kiwi TestIO.testPipe: a tasklet waits for a pipe to become readable, then
 // reads one byte; another writes it.
-func TestKiwiPipe(t *testing.T) {
+func TestReadableKiwiPipe(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
 	r, w, err := os.Pipe()
@@ -233,13 +235,13 @@ func TestKiwiPipe(t *testing.T) {
 	is.Equal(c, byte(123))
 }
 
-// TestKiwiHelperProcess is not a test: it is the child process of
-// TestKiwiProcess, which runs this test binary with TURNSTILE_KIWI_EXIT set
+// TestProcessKiwiHelperProcess is not a test: it is the child process of
+// TestProcessKiwiProcess, which runs this test binary with TURNSTILE_KIWI_EXIT set
 // to the status to exit with.
-func TestKiwiHelperProcess(t *testing.T) {
+func TestProcessKiwiHelperProcess(t *testing.T) {
 	code := os.Getenv("TURNSTILE_KIWI_EXIT")
 	if code == "" {
-		t.Skip("only runs as TestKiwiProcess's child")
+		t.Skip("only runs as TestProcessKiwiProcess's child")
 	}
 	n, err := strconv.Atoi(code)
 	if err != nil {
@@ -250,11 +252,11 @@ func TestKiwiHelperProcess(t *testing.T) {
 
 // kiwi WaitForProcess: a tasklet waits for a child process to end and gets
 // its exit status.
-func TestKiwiProcess(t *testing.T) {
+func TestProcessKiwiProcess(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
 	for _, want := range []int{0, 3} {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestKiwiHelperProcess$")
+		cmd := exec.Command(os.Args[0], "-test.run=^TestProcessKiwiHelperProcess$")
 		cmd.Env = append(os.Environ(), "TURNSTILE_KIWI_EXIT="+strconv.Itoa(want))
 		is.NoErr(cmd.Start())
 		task := chans.Go(ctx, func(ctx context.Context) (int, error) {
@@ -279,7 +281,7 @@ func TestKiwiProcess(t *testing.T) {
 // kiwi TestCallback.testCallback (WaitForCall): a tasklet hands out a
 // callback, somebody calls it 100 ms later with arguments, and the tasklet
 // gets them. In Go the callback is a closure that sets a Result.
-func TestKiwiCallback(t *testing.T) {
+func TestResultKiwiCallback(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		is := is.New(t)
 		type call struct {
@@ -306,7 +308,7 @@ func TestKiwiCallback(t *testing.T) {
 
 // kiwi TestWaitForTasklet.testWaitForInstantaneousTask: waiting for a task
 // that has already finished yields its return value at once.
-func TestKiwiWaitForInstantaneousTask(t *testing.T) {
+func TestResultKiwiWaitForInstantaneousTask(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
 	quick := chans.Go(ctx, func(context.Context) (int, error) { return 123, nil })
@@ -325,7 +327,7 @@ func TestKiwiWaitForInstantaneousTask(t *testing.T) {
 
 // A task's panic is its failure, which a task waiting for it sees (kiwi had
 // no answer: an exception in a tasklet escaped into the main loop).
-func TestKiwiTaskPanicIsFailure(t *testing.T) {
+func TestGoKiwiTaskPanicIsFailure(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
 	broken := chans.Go(ctx, func(context.Context) (int, error) { panic("tasklet bug") })

@@ -714,25 +714,3 @@ func TestClosed(t *testing.T) {
 	is.True(ready && !ok && v == 0)
 	is.True(isClosed(closedCh))
 }
-
-// With a waiter queued behind it, a grant keeps its registration: if its
-// caller walks away, the waiter behind must get the lock at once, without
-// anyone calling into the primitive.
-func TestWaitqGrantWithWaiterBehindStaysWatched(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		is := is.New(t)
-		var l Lock
-		r := <-l.Acquire(context.Background())
-		ctx, cancel := context.WithCancel(context.Background())
-		first := l.Acquire(ctx)
-		second := l.Acquire(context.Background())
-		r() // the lock sits unreceived in first's channel
-		cancel()
-		synctest.Wait()
-		r2, ok := <-second
-		is.True(ok)
-		_, ok = <-first
-		is.True(!ok)
-		r2()
-	})
-}
