@@ -298,8 +298,8 @@ func (l *Lock) sync() {
 // and looking second is what makes the race harmless: once the bit is set,
 // no release can take the fast path, so the look cannot miss one.
 func (l *Lock) settle() {
-	l.sync()
 	testHookQueued()
+	l.sync()
 	if l.state.Load()&lockHeld == 0 {
 		l.dispatch()
 	}
@@ -381,6 +381,8 @@ func grantNow[T any](v T) <-chan T {
 	return ch
 }
 
-// testHookQueued runs between a waiter's queueing and the look that makes it
-// safe (see settle); tests use it to force a release into that instant.
+// testHookQueued runs after a waiter was queued and before lockSlow (or its
+// Semaphore and RWLock kin) is set: the instant in which a holder's fast
+// release can still succeed without seeing the waiter (see settle). Tests
+// use it to force a release into that instant.
 var testHookQueued = func() {}

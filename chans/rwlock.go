@@ -317,8 +317,8 @@ func (l *RWLock) sync() {
 
 // settle runs after a waiter was queued; see Lock.settle.
 func (l *RWLock) settle() {
-	l.sync()
 	testHookQueued()
+	l.sync()
 	l.dispatch()
 }
 

@@ -363,8 +363,8 @@ func (s *Semaphore) sync() {
 
 // settle runs after a waiter was queued; see Lock.settle.
 func (s *Semaphore) settle() {
-	s.sync()
 	testHookQueued()
+	s.sync()
 	if s.free() > 0 {
 		s.dispatch()
 	}
