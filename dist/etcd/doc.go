@@ -1,0 +1,2 @@
+// Package etcd is turnstile's engine for etcd.
+package etcd
