@@ -153,10 +153,19 @@ type entry struct {
 	key   string
 	rev   int64 // create revision once known: the grant's token
 	state entryState
-	gone  bool             // the key vanished while its put was answered
+	early bool             // the key vanished while its put was answered
 	ch    chan *dist.Grant // capacity 1: the grant, then closed
 	stop  func() bool      // stops the context.AfterFunc, if registered
 	lose  func()           // closes the grant's Lost
+}
+
+// marker returns the name of e's marker key: put by the withdrawal of an
+// entry whose put never answered, so that the put, if the server applies it
+// late, finds it and creates nothing. It lives outside every primitive's
+// prefix (name+"/~gone/..." is not under name+"/~/"), under the session's
+// lease.
+func (e *entry) marker() string {
+	return e.l.name + "/~gone/" + strings.TrimPrefix(e.key, e.l.pfx)
 }
 
 // A line is a session's view of one primitive: its own entries and, while
@@ -232,12 +241,21 @@ func (l *line) acquire(ctx context.Context, c claim, try bool) (<-chan *dist.Gra
 	}
 	l.mu.Unlock()
 
+	// The put is conditional on the waiter's marker key not existing: a
+	// request whose caller gave up may still be applied by the server
+	// later, after its withdrawal (see withdraw), and must then create
+	// nothing.
 	rctx, cancel := l.s.rpcContext(ctx)
-	resp, err := l.s.cli.Txn(rctx).Then(
+	resp, err := l.s.cli.Txn(rctx).If(
+		clientv3.Compare(clientv3.CreateRevision(e.marker()), "=", 0),
+	).Then(
 		clientv3.OpPut(e.key, c.encode(), clientv3.WithLease(l.s.lease)),
 		clientv3.OpGet(l.pfx, clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend)),
 	).Commit()
 	cancel()
+	if err == nil && !resp.Succeeded {
+		err = fmt.Errorf("the waiter's key was withdrawn before it was made")
+	}
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -259,7 +277,7 @@ func (l *line) acquire(ctx context.Context, c claim, try bool) (<-chan *dist.Gra
 		return closedGrants, nil, err
 	}
 	e.rev = resp.Header.Revision
-	if e.gone {
+	if e.early {
 		l.forget(e)
 		return closedGrants, nil, fmt.Errorf("etcd: %s: key deleted as it was made: %w", l.name, dist.ErrNotHeld)
 	}
@@ -437,7 +455,7 @@ func (l *line) forget(e *entry) {
 func (l *line) vanished(e *entry) {
 	switch e.state {
 	case creating:
-		e.gone = true
+		e.early = true
 		return
 	case waiting:
 		l.waiting--

@@ -24,6 +24,8 @@ func runChild(role, arg string) int {
 	switch role {
 	case "serve":
 		return serveChild(arg)
+	case "hold":
+		return holdChild(arg)
 	}
 	return 2
 }

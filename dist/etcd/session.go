@@ -399,19 +399,23 @@ func (s *Session) settleLoop() {
 
 // withdraw deletes the keys of batch in one transaction, each under its own
 // fence: the key goes only if it is still the incarnation the entry created
-// (same create revision), or, for an entry whose create request never
-// answered, if it is still under this session's lease. A delete that
-// already landed, or a key the lease already took, fails its fence and
-// changes nothing, so retrying is always safe. It retries until the batch
-// lands and reports false if the session ended first.
+// (same create revision), so a delete that already landed, or a late
+// retry, cannot touch a newer waiter's key (etcd-io/etcd#22082). For an
+// entry whose put never answered, the revision is unknown: its key goes if
+// it is under this session's lease (no other waiter has its name), and its
+// marker is put, so that the put, if the server applies it only now,
+// creates nothing. Deleting twice changes nothing, so retrying is always
+// safe. It retries until the batch lands and reports false if the session
+// ended first.
 func (s *Session) withdraw(batch []*entry) bool {
-	ops := make([]clientv3.Op, len(batch))
-	for i, e := range batch {
-		fence := clientv3.Compare(clientv3.LeaseValue(e.key), "=", s.lease)
-		if e.rev > 0 {
-			fence = clientv3.Compare(clientv3.CreateRevision(e.key), "=", e.rev)
+	ops := make([]clientv3.Op, 0, len(batch))
+	for _, e := range batch {
+		fence := clientv3.Compare(clientv3.CreateRevision(e.key), "=", e.rev)
+		if e.rev == 0 {
+			fence = clientv3.Compare(clientv3.LeaseValue(e.key), "=", s.lease)
+			ops = append(ops, clientv3.OpPut(e.marker(), "", clientv3.WithLease(s.lease)))
 		}
-		ops[i] = clientv3.OpTxn([]clientv3.Cmp{fence}, []clientv3.Op{clientv3.OpDelete(e.key)}, nil)
+		ops = append(ops, clientv3.OpTxn([]clientv3.Cmp{fence}, []clientv3.Op{clientv3.OpDelete(e.key)}, nil))
 	}
 	backoff := 20 * time.Millisecond
 	for {
