@@ -254,7 +254,7 @@ func lockHammer(t *testing.T, newLock func(*testing.T, int) []Locker) {
 			go func() {
 				defer wg.Done()
 				for range iters {
-					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rand.IntN(30))*time.Millisecond)
+					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rand.IntN(80))*time.Millisecond)
 					g, ok := <-ls[s].Acquire(ctx)
 					cancel()
 					if !ok {

@@ -142,7 +142,7 @@ func rwHammer(t *testing.T, newRW func(*testing.T, int, int) []RWLocker) {
 				defer wg.Done()
 				for range iters {
 					write := rand.IntN(3) == 0
-					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rand.IntN(30))*time.Millisecond)
+					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rand.IntN(80))*time.Millisecond)
 					acquire := rws[s].AcquireRead
 					if write {
 						acquire = rws[s].AcquireWrite

@@ -169,7 +169,7 @@ func semHammer(t *testing.T, newSem func(*testing.T, int, int) []Weighted) {
 				defer wg.Done()
 				for range iters {
 					n := 1 + rand.IntN(limit)
-					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rand.IntN(30))*time.Millisecond)
+					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(rand.IntN(80))*time.Millisecond)
 					g, ok := <-ss[s].AcquireN(ctx, n)
 					cancel()
 					if !ok {

@@ -10,6 +10,9 @@ func (l *line) dump() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var b strings.Builder
+	l.s.mu.Lock()
+	fmt.Fprintf(&b, "session %x: pending=%d issued=%d landed=%d settleErr=%v\n", int64(l.s.lease), len(l.s.pending), l.s.issued, l.s.landed, l.s.settleErr)
+	l.s.mu.Unlock()
 	fmt.Fprintf(&b, "line %s: watching=%v rev=%d waiting=%d resyncs=%d\n", l.name, l.watching, l.rev, l.waiting, l.resyncs)
 	for _, it := range l.order {
 		st := "-"

@@ -186,6 +186,7 @@ type line struct {
 	wstop    context.CancelFunc // ends the watch
 	linger   *time.Timer        // stops an idle watch
 	rev      int64              // the revision the mirror shows
+	names    []string           // key names free for reuse
 	order    []item             // by create revision
 	at       map[string]int64   // key -> create revision, for the items in order
 	resyncs  int                // snapshots taken after a failed watch (for tests)
@@ -234,7 +235,7 @@ func (l *line) acquire(ctx context.Context, c claim, try bool) (<-chan *dist.Gra
 		l.mu.Unlock()
 		return closedGrants, nil, l.s.ended()
 	}
-	e := &entry{l: l, key: l.s.newKey(l.pfx), state: creating}
+	e := &entry{l: l, key: l.newKey(), state: creating}
 	l.mine[e.key] = e
 	if l.linger != nil {
 		l.linger.Stop()
@@ -244,19 +245,31 @@ func (l *line) acquire(ctx context.Context, c claim, try bool) (<-chan *dist.Gra
 	// The put is conditional on the waiter's marker key not existing: a
 	// request whose caller gave up may still be applied by the server
 	// later, after its withdrawal (see withdraw), and must then create
-	// nothing.
-	rctx, cancel := l.s.rpcContext(ctx)
-	resp, err := l.s.cli.Txn(rctx).If(
-		clientv3.Compare(clientv3.CreateRevision(e.marker()), "=", 0),
-	).Then(
-		clientv3.OpPut(e.key, c.encode(), clientv3.WithLease(l.s.lease)),
-		clientv3.OpGet(l.pfx, clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend)),
-	).Commit()
-	cancel()
-	if err == nil && !resp.Succeeded {
-		err = fmt.Errorf("the waiter's key was withdrawn before it was made")
+	// nothing. A name is never reused after it got a marker; should one
+	// refuse the put anyway, the waiter takes a fresh name.
+	var resp *clientv3.TxnResponse
+	var err error
+	for range 2 {
+		rctx, cancel := l.s.rpcContext(ctx)
+		resp, err = l.s.cli.Txn(rctx).If(
+			clientv3.Compare(clientv3.CreateRevision(e.marker()), "=", 0),
+		).Then(
+			clientv3.OpPut(e.key, c.encode(), clientv3.WithLease(l.s.lease)),
+			clientv3.OpGet(l.pfx, clientv3.WithPrefix(), clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend)),
+		).Commit()
+		cancel()
+		if err != nil || resp.Succeeded {
+			break
+		}
+		err = fmt.Errorf("the waiter's key name %s was withdrawn before", e.key)
+		l.mu.Lock()
+		if l.mine[e.key] == e {
+			delete(l.mine, e.key)
+			e.key = l.s.newKey(l.pfx)
+			l.mine[e.key] = e
+		}
+		l.mu.Unlock()
 	}
-
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.ended {
@@ -278,7 +291,7 @@ func (l *line) acquire(ctx context.Context, c claim, try bool) (<-chan *dist.Gra
 	}
 	e.rev = resp.Header.Revision
 	if e.early {
-		l.forget(e)
+		l.forget(e, false)
 		return closedGrants, nil, fmt.Errorf("etcd: %s: key deleted as it was made: %w", l.name, dist.ErrNotHeld)
 	}
 	if err := ctx.Err(); err != nil {
@@ -420,20 +433,35 @@ func (l *line) settled(e *entry) {
 	if e.state != withdrawn {
 		return
 	}
-	if _, ok := l.at[e.key]; ok && l.watching {
-		return // forgotten when the watch sees the key go, so walks skip it till then
+	if _, ok := l.at[e.key]; l.watching && (ok || l.rev < e.rev) {
+		// The watch has yet to see the key go (or come): it forgets e
+		// then, and until then this session's walks skip the key.
+		return
 	}
-	l.forget(e)
+	l.forget(e, true)
 }
 
-// forget drops e; an idle line's watch stops after a while.
-func (l *line) forget(e *entry) {
+// forget drops e; an idle line's watch stops after a while. If reuse, e's
+// key name goes back to the line for a later waiter of this session: the
+// delete of e's incarnation has landed and the mirror, if any, is past it.
+//
+// Reusing names matters for the server: etcd keeps every deleted key in its
+// index until a compaction, so a fresh name per waiter would make each read
+// of the primitive's range slower than the last; with reuse a session's
+// names are as many as its waiters at once. It is safe because every delete
+// is fenced on the create revision of the incarnation it was made for
+// (etcd-io/etcd#22082 is the same reuse without the fence). Names whose put
+// never answered are not reused: their marker would refuse them.
+func (l *line) forget(e *entry, reuse bool) {
 	e.state = finished
 	if e.stop != nil {
 		e.stop()
 		e.stop = nil
 	}
 	delete(l.mine, e.key)
+	if reuse && e.rev > 0 && len(l.names) < maxNames {
+		l.names = append(l.names, e.key)
+	}
 	if len(l.mine) == 0 && l.watching {
 		gen := l.gen
 		if l.linger != nil {
@@ -447,6 +475,20 @@ func (l *line) forget(e *entry) {
 			}
 		})
 	}
+}
+
+// maxNames bounds the key names a line keeps for reuse.
+const maxNames = 64
+
+// newKey returns a key name for a new waiter: one this session used before
+// and settled, or a new one.
+func (l *line) newKey() string {
+	if n := len(l.names); n > 0 {
+		k := l.names[n-1]
+		l.names = l.names[:n-1]
+		return k
+	}
+	return l.s.newKey(l.pfx)
 }
 
 // vanished handles one of this session's keys that the server no longer
@@ -468,7 +510,7 @@ func (l *line) vanished(e *entry) {
 		}
 		e.lose()
 	}
-	l.forget(e)
+	l.forget(e, false)
 }
 
 // startWatch builds the mirror from a snapshot at rev and starts the watch
@@ -563,7 +605,7 @@ func (l *line) reset(gen uint64, kvs []*mvccpb.KeyValue, rev int64) {
 			continue
 		}
 		if e.state == withdrawn {
-			l.forget(e) // its delete landed
+			l.forget(e, true) // its delete landed
 		} else {
 			l.vanished(e)
 		}
@@ -596,7 +638,7 @@ func (l *line) apply(gen uint64, evs []*clientv3.Event, rev int64) bool {
 			delete(l.at, key)
 			if e := l.mine[key]; e != nil {
 				if e.state == withdrawn {
-					l.forget(e)
+					l.forget(e, true)
 				} else {
 					l.vanished(e)
 				}
@@ -642,7 +684,7 @@ func (l *line) end() {
 		case waiting, granted:
 			l.vanished(e)
 		default:
-			l.forget(e)
+			l.forget(e, false)
 		}
 	}
 	l.waiting = 0

@@ -61,6 +61,7 @@ type Session struct {
 	issued   uint64        // withdrawals queued so far
 	landed   uint64        // of which landed (or moot)
 	progress chan struct{} // closed and replaced whenever landed grows
+	settleErr error        // the last failed withdrawal's error, for String
 }
 
 // An Option configures a Session.
@@ -425,6 +426,9 @@ func (s *Session) withdraw(batch []*entry) bool {
 		if err == nil {
 			return true
 		}
+		s.mu.Lock()
+		s.settleErr = err
+		s.mu.Unlock()
 		select {
 		case <-s.ctx.Done():
 			return false
