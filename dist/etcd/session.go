@@ -50,18 +50,18 @@ type Session struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // the session's goroutines
 
-	mu       sync.Mutex
-	err      error // why the session ended; nil while it lives
-	deadline time.Time
-	expiry   *time.Timer // ends the session at its deadline
-	lines    map[string]*line
-	events   map[string]*eventLine
-	pending  []*entry      // withdrawals not yet sent
-	wake     chan struct{} // capacity 1: pending grew
-	issued   uint64        // withdrawals queued so far
-	landed   uint64        // of which landed (or moot)
-	progress chan struct{} // closed and replaced whenever landed grows
-	settleErr error        // the last failed withdrawal's error, for String
+	mu        sync.Mutex
+	err       error // why the session ended; nil while it lives
+	deadline  time.Time
+	expiry    *time.Timer // ends the session at its deadline
+	lines     map[string]*line
+	events    map[string]*eventLine
+	pending   []*entry      // withdrawals not yet sent
+	wake      chan struct{} // capacity 1: pending grew
+	issued    uint64        // withdrawals queued so far
+	landed    uint64        // of which landed (or moot)
+	progress  chan struct{} // closed and replaced whenever landed grows
+	settleErr error         // the last failed withdrawal's error, for String
 }
 
 // An Option configures a Session.
