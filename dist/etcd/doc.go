@@ -104,7 +104,8 @@
 // costs a key, a channel of capacity one and a context.AfterFunc; no
 // goroutine. A session reuses the key names of its settled entries, because
 // etcd keeps deleted keys in its index until a compaction and fresh names
-// would slow every read of the primitive's range.
+// would slow every read of the primitive's range. A session keeps a small
+// record of every name it has used, until it is closed.
 //
 // # Keys
 //
