@@ -193,44 +193,53 @@ func lockLocked(t *testing.T, newLock func(*testing.T, int) []Locker) {
 // free after every round, so no grant that raced a cancellation leaked.
 func lockCancelRace(t *testing.T, newLock func(*testing.T, int) []Locker) {
 	ls := newLock(t, 3)
-	ctx := bounded(t)
 	rounds := Rounds
 	if testing.Short() {
 		rounds = min(rounds, 20)
 	}
 	took := 0
 	for round := range rounds {
-		h := granted(t, ls[0].Acquire(ctx), "holder")
-		wctx, cancel := context.WithCancel(ctx)
-		w := ls[1].Acquire(wctx)
-		receive := round%2 == 1
-		var got *dist.Grant
-		var wg sync.WaitGroup
-		wg.Add(3)
-		lag := time.Duration(rand.IntN(2000)) * time.Microsecond
-		first := rand.IntN(3)
-		go func() { defer wg.Done(); sleepIf(first == 0, lag); h.Release() }()
-		go func() { defer wg.Done(); sleepIf(first == 1, lag); cancel() }()
-		go func() {
-			defer wg.Done()
-			if receive {
-				sleepIf(first == 2, lag)
-				got = <-w
-			}
-		}()
-		wg.Wait()
-		if got != nil {
+		if lockRaceRound(t, ls, round) {
 			took++
-			got.Release()
 		}
-		if !receive {
-			free(t, ls[2], "round "+strconv.Itoa(round)+", grant never received")
-			closedEmpty(t, w, "round "+strconv.Itoa(round)+", the cancelled waiter")
-			continue
-		}
-		free(t, ls[2], "round "+strconv.Itoa(round))
 	}
 	t.Logf("%d rounds, the cancelled waiter received the lock in %d", rounds, took)
+}
+
+// lockRaceRound is one round of lockCancelRace, under its own bound. It
+// reports whether the cancelled waiter received the lock.
+func lockRaceRound(t *testing.T, ls []Locker, round int) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), Bound)
+	defer cancel()
+	h := granted(t, ls[0].Acquire(ctx), "holder")
+	wctx, cancelWait := context.WithCancel(ctx)
+	w := ls[1].Acquire(wctx)
+	receive := round%2 == 1
+	var got *dist.Grant
+	var wg sync.WaitGroup
+	wg.Add(3)
+	lag := time.Duration(rand.IntN(2000)) * time.Microsecond
+	first := rand.IntN(3)
+	go func() { defer wg.Done(); sleepIf(first == 0, lag); h.Release() }()
+	go func() { defer wg.Done(); sleepIf(first == 1, lag); cancelWait() }()
+	go func() {
+		defer wg.Done()
+		if receive {
+			sleepIf(first == 2, lag)
+			got = <-w
+		}
+	}()
+	wg.Wait()
+	if got != nil {
+		got.Release()
+	}
+	if !receive {
+		free(t, ls[2], "round "+strconv.Itoa(round)+", grant never received")
+		closedEmpty(t, w, "round "+strconv.Itoa(round)+", the cancelled waiter")
+		return false
+	}
+	free(t, ls[2], "round "+strconv.Itoa(round))
+	return got != nil
 }
 
 func sleepIf(yes bool, d time.Duration) {

@@ -124,33 +124,39 @@ func semCancelledHead(t *testing.T, newSem func(*testing.T, int, int) []Weighted
 // permits are free after every round.
 func semCancelRace(t *testing.T, newSem func(*testing.T, int, int) []Weighted) {
 	ss := newSem(t, 2, 3)
-	ctx := bounded(t)
 	rounds := Rounds
 	if testing.Short() {
 		rounds = min(rounds, 20)
 	}
 	for round := range rounds {
-		h := granted(t, ss[0].AcquireN(ctx, 2), "holder")
-		wctx, cancel := context.WithCancel(ctx)
-		w := ss[1].AcquireN(wctx, 1+rand.IntN(2))
-		var wg sync.WaitGroup
-		wg.Add(2)
-		lag := time.Duration(rand.IntN(2000)) * time.Microsecond
-		first := rand.IntN(2)
-		go func() { defer wg.Done(); sleepIf(first == 0, lag); h.Release() }()
-		go func() { defer wg.Done(); sleepIf(first == 1, lag); cancel() }()
-		wg.Wait()
-		if round%2 == 0 {
-			// Never received before the ctx ended: it must come back.
-			all(t, ss[2], 2, "round "+strconv.Itoa(round)+", grant never received")
-			closedEmpty(t, w, "round "+strconv.Itoa(round)+", the cancelled waiter")
-			continue
-		}
-		if g, ok := <-w; ok {
-			g.Release()
-		}
-		all(t, ss[2], 2, "round "+strconv.Itoa(round))
+		semRaceRound(t, ss, round)
 	}
+}
+
+// semRaceRound is one round of semCancelRace, under its own bound.
+func semRaceRound(t *testing.T, ss []Weighted, round int) {
+	ctx, cancel := context.WithTimeout(context.Background(), Bound)
+	defer cancel()
+	h := granted(t, ss[0].AcquireN(ctx, 2), "holder")
+	wctx, cancelWait := context.WithCancel(ctx)
+	w := ss[1].AcquireN(wctx, 1+rand.IntN(2))
+	var wg sync.WaitGroup
+	wg.Add(2)
+	lag := time.Duration(rand.IntN(2000)) * time.Microsecond
+	first := rand.IntN(2)
+	go func() { defer wg.Done(); sleepIf(first == 0, lag); h.Release() }()
+	go func() { defer wg.Done(); sleepIf(first == 1, lag); cancelWait() }()
+	wg.Wait()
+	if round%2 == 0 {
+		// Never received before the ctx ended: it must come back.
+		all(t, ss[2], 2, "round "+strconv.Itoa(round)+", grant never received")
+		closedEmpty(t, w, "round "+strconv.Itoa(round)+", the cancelled waiter")
+		return
+	}
+	if g, ok := <-w; ok {
+		g.Release()
+	}
+	all(t, ss[2], 2, "round "+strconv.Itoa(round))
 }
 
 // Conservation under random cancellation: the permits held never exceed

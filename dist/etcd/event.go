@@ -46,7 +46,9 @@ func NewEvent(s *Session, name string) *Event {
 // Wait returns a channel that yields one value, then is closed, once this
 // session sees the event set; it is closed without a value if ctx ends or
 // the session ends first. The channel has a buffer of one; a caller that
-// never receives loses nothing.
+// never receives loses nothing. The waiter's registration goes when ctx
+// ends; with a ctx that never ends, it stays until the event is set or the
+// session ends.
 //
 // If the session does not follow the event yet, Wait reads it first (one
 // round trip) and starts the watch from that revision, so that a Set made

@@ -157,6 +157,7 @@ type entry struct {
 	ch    chan *dist.Grant // capacity 1: the grant, then closed
 	stop  func() bool      // stops the context.AfterFunc, if registered
 	lose  func()           // closes the grant's Lost
+	after int64            // a reused name: the create revision of its last incarnation
 }
 
 // marker returns the name of e's marker key: put by the withdrawal of an
@@ -186,7 +187,7 @@ type line struct {
 	wstop    context.CancelFunc // ends the watch
 	linger   *time.Timer        // stops an idle watch
 	rev      int64              // the revision the mirror shows
-	names    []string           // key names free for reuse
+	names    []used             // key names free for reuse
 	order    []item             // by create revision
 	at       map[string]int64   // key -> create revision, for the items in order
 	resyncs  int                // snapshots taken after a failed watch (for tests)
@@ -235,7 +236,8 @@ func (l *line) acquire(ctx context.Context, c claim, try bool) (<-chan *dist.Gra
 		l.mu.Unlock()
 		return closedGrants, nil, l.s.ended()
 	}
-	e := &entry{l: l, key: l.newKey(), state: creating}
+	e := &entry{l: l, state: creating}
+	e.key, e.after = l.newKey()
 	l.mine[e.key] = e
 	if l.linger != nil {
 		l.linger.Stop()
@@ -265,7 +267,7 @@ func (l *line) acquire(ctx context.Context, c claim, try bool) (<-chan *dist.Gra
 		l.mu.Lock()
 		if l.mine[e.key] == e {
 			delete(l.mine, e.key)
-			e.key = l.s.newKey(l.pfx)
+			e.key, e.after = l.s.newKey(l.pfx), 0
 			l.mine[e.key] = e
 		}
 		l.mu.Unlock()
@@ -299,7 +301,7 @@ func (l *line) acquire(ctx context.Context, c claim, try bool) (<-chan *dist.Gra
 		return closedGrants, nil, err
 	}
 	kvs := resp.Responses[1].GetResponseRange().Kvs
-	admitted := l.admittedIn(kvs, e.key)
+	admitted := l.admittedIn(kvs, e.key, e.rev)
 	if try {
 		if !admitted {
 			l.withdraw(e)
@@ -328,15 +330,15 @@ func (l *line) acquire(ctx context.Context, c claim, try bool) (<-chan *dist.Gra
 
 // admittedIn walks a snapshot of the keys, as this session sees them (its
 // withdrawn keys skipped), and reports whether key is admitted.
-func (l *line) admittedIn(kvs []*mvccpb.KeyValue, key string) bool {
+func (l *line) admittedIn(kvs []*mvccpb.KeyValue, key string, rev int64) bool {
 	var t tally
 	for _, kv := range kvs {
 		k := string(kv.Key)
-		if e := l.mine[k]; e != nil && e.state == withdrawn {
+		if e := l.own(k, kv.CreateRevision); e != nil && e.state == withdrawn {
 			continue
 		}
 		ok := t.admit(parseClaim(kv.Value))
-		if k == key {
+		if k == key && kv.CreateRevision == rev {
 			return ok
 		}
 		if !ok {
@@ -370,7 +372,7 @@ func (l *line) dispatch() {
 	}
 	var t tally
 	for _, it := range l.order {
-		e := l.mine[it.key]
+		e := l.own(it.key, it.rev)
 		if e != nil && e.state == withdrawn {
 			continue
 		}
@@ -433,7 +435,7 @@ func (l *line) settled(e *entry) {
 	if e.state != withdrawn {
 		return
 	}
-	if _, ok := l.at[e.key]; l.watching && (ok || l.rev < e.rev) {
+	if rev, ok := l.at[e.key]; l.watching && ((ok && rev == e.rev) || l.rev < e.rev) {
 		// The watch has yet to see the key go (or come): it forgets e
 		// then, and until then this session's walks skip the key.
 		return
@@ -460,7 +462,7 @@ func (l *line) forget(e *entry, reuse bool) {
 	}
 	delete(l.mine, e.key)
 	if reuse && e.rev > 0 && len(l.names) < maxNames {
-		l.names = append(l.names, e.key)
+		l.names = append(l.names, used{e.key, e.rev})
 	}
 	if len(l.mine) == 0 && l.watching {
 		gen := l.gen
@@ -480,15 +482,36 @@ func (l *line) forget(e *entry, reuse bool) {
 // maxNames bounds the key names a line keeps for reuse.
 const maxNames = 64
 
+// A used name is free for reuse; rev is its last incarnation's create
+// revision.
+type used struct {
+	key string
+	rev int64
+}
+
 // newKey returns a key name for a new waiter: one this session used before
-// and settled, or a new one.
-func (l *line) newKey() string {
+// and settled, with the create revision of its last incarnation, or a new
+// one.
+func (l *line) newKey() (string, int64) {
 	if n := len(l.names); n > 0 {
-		k := l.names[n-1]
+		u := l.names[n-1]
 		l.names = l.names[:n-1]
-		return k
+		return u.key, u.rev
 	}
-	return l.s.newKey(l.pfx)
+	return l.s.newKey(l.pfx), 0
+}
+
+// own returns this session's entry for the incarnation of key created at
+// rev, or nil. A reused name may still show its last incarnation in a
+// snapshot that is older than its delete (another acquire's): that one is
+// not the entry's, and neither are its events. An entry whose create
+// revision is not known yet owns every incarnation after its name's last.
+func (l *line) own(key string, rev int64) *entry {
+	e := l.mine[key]
+	if e == nil || (e.rev != rev && (e.rev != 0 || rev <= e.after)) {
+		return nil
+	}
+	return e
 }
 
 // vanished handles one of this session's keys that the server no longer
@@ -601,7 +624,7 @@ func (l *line) reset(gen uint64, kvs []*mvccpb.KeyValue, rev int64) {
 	}
 	l.rev = rev
 	for _, e := range l.mine {
-		if _, ok := l.at[e.key]; ok || e.rev == 0 || e.rev > rev {
+		if r, ok := l.at[e.key]; (ok && r == e.rev) || e.rev == 0 || e.rev > rev {
 			continue
 		}
 		if e.state == withdrawn {
@@ -625,18 +648,20 @@ func (l *line) apply(gen uint64, evs []*clientv3.Event, rev int64) bool {
 		key := string(ev.Kv.Key)
 		switch ev.Type {
 		case mvccpb.PUT:
-			if _, ok := l.at[key]; ok {
+			if rev, ok := l.at[key]; ok && rev == ev.Kv.CreateRevision {
 				l.order[l.index(key)].c = parseClaim(ev.Kv.Value) // a changed value
-			} else {
-				l.insert(ev.Kv)
+				continue
+			} else if ok {
+				l.remove(key) // a new incarnation: the old one's delete was missed
 			}
+			l.insert(ev.Kv)
 		case mvccpb.DELETE:
-			if _, ok := l.at[key]; !ok {
+			rev, ok := l.at[key]
+			if !ok {
 				continue
 			}
-			l.order = slices.Delete(l.order, l.index(key), l.index(key)+1)
-			delete(l.at, key)
-			if e := l.mine[key]; e != nil {
+			l.remove(key)
+			if e := l.own(key, rev); e != nil {
 				if e.state == withdrawn {
 					l.forget(e, true)
 				} else {
@@ -660,6 +685,13 @@ func (l *line) insert(kv *mvccpb.KeyValue) {
 	}
 	l.order = slices.Insert(l.order, i, it)
 	l.at[it.key] = it.rev
+}
+
+// remove takes key, which is in the mirror, out of it.
+func (l *line) remove(key string) {
+	i := l.index(key)
+	l.order = slices.Delete(l.order, i, i+1)
+	delete(l.at, key)
 }
 
 // index returns the position of key, which is in the mirror.
@@ -714,7 +746,7 @@ func (l *line) snapshot(ctx context.Context, c claim) (tally, bool, error) {
 	defer l.mu.Unlock()
 	var t tally
 	for _, kv := range resp.Kvs {
-		if e := l.mine[string(kv.Key)]; e != nil && e.state == withdrawn {
+		if e := l.own(string(kv.Key), kv.CreateRevision); e != nil && e.state == withdrawn {
 			continue
 		}
 		t.admit(parseClaim(kv.Value))
