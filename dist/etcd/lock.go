@@ -27,7 +27,8 @@ import (
 // happens before the grant it enables in this process is received, and the
 // grant's token orders it against every other holder (see [dist.Grant.Token]).
 //
-// Make a Lock with [NewLock]. The zero value is not usable. A Lock is safe
+// Make a Lock with [NewLock]. The zero value is not usable. A Lock is a
+// handle on its session's record of the lock: copies share it. It is safe
 // for use by many goroutines.
 type Lock struct{ l *line }
 

@@ -22,8 +22,8 @@ import (
 // processes that disagree about the limit still agree on who reads (the
 // smallest limit wins).
 //
-// Cancellation, costs and the memory model are as for [Lock]. Make an
-// RWLock with [NewRWLock].
+// Cancellation, costs, copying and the memory model are as for [Lock]. Make
+// an RWLock with [NewRWLock]; the zero value is not usable.
 type RWLock struct {
 	l    *line
 	read claim

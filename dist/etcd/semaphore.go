@@ -22,9 +22,10 @@ import (
 // processes that disagree about the limit still agree on who holds (the
 // smallest limit wins).
 //
-// Cancellation, costs and the memory model are as for [Lock]. A grant holds
-// its n permits until its Release; there is no unpaired release. Make a
-// Semaphore with [NewSemaphore].
+// Cancellation, costs, copying and the memory model are as for [Lock]. A
+// grant holds its n permits until its Release; there is no unpaired
+// release. Make a Semaphore with [NewSemaphore]; the zero value is not
+// usable.
 type Semaphore struct {
 	l     *line
 	limit int64

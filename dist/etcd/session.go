@@ -24,7 +24,8 @@ import (
 //
 // Create one Session per process (or per independent part of a process) and
 // make its primitives with [NewLock], [NewRWLock], [NewSemaphore] and
-// [NewEvent]. A Session is safe for use by many goroutines.
+// [NewEvent]. A Session is safe for use by many goroutines and must not be
+// copied.
 //
 // The session's own deadline is what makes [dist.Grant.Lost] trustworthy:
 // it is the send time of the last renewal the server acknowledged, plus the
