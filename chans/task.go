@@ -50,6 +50,7 @@ func (e *PanicError) Unwrap() error {
 // Memory model: everything f did happens before any receive or call on the
 // Result that observes it settled. Go panics if f is nil.
 func Go[T any](ctx context.Context, f func(context.Context) (T, error)) *Result[T] {
+	checkCtx(ctx, "Go")
 	if f == nil {
 		panic("chans: Go with a nil function")
 	}
