@@ -2,6 +2,7 @@ package etcd_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -54,7 +55,10 @@ func ExampleLock() {
 	first, ok := <-a.Acquire(ctx)
 	fmt.Println("a holds:", ok)
 	wait := b.Acquire(ctx) // recorded on the server when it returns: b is next
-	_, err := b.TryAcquire(ctx)
+	g, err := b.TryAcquire(ctx)
+	if err == nil {
+		g.Release() // not while a holds it
+	}
 	fmt.Println("b's TryAcquire:", err)
 	first.Release()
 	second, ok := <-wait
@@ -94,4 +98,61 @@ func ExampleSemaphore() {
 	// Output:
 	// shut down first: true <nil>
 	// the slot is free again: true
+}
+
+// runMigration stands for work that only one replica may do at a time. It
+// passes token to what it writes, which refuses tokens lower than one it has
+// seen, and stops if lost closes.
+func runMigration(ctx context.Context, token int64, lost <-chan struct{}) error {
+	select {
+	case <-lost:
+		return errors.New("lost the lock")
+	case <-ctx.Done():
+		return ctx.Err()
+	default:
+	}
+	fmt.Println("migrated with a token above 0:", token > 0)
+	return nil
+}
+
+// One session per process, and a migration that one replica at a time runs,
+// fenced with its grant's token (the README's snippet).
+func ExampleNewSession() {
+	dir, _ := os.MkdirTemp("", "etcd-example-")
+	defer os.RemoveAll(dir)
+	e, addr, err := serve(dir, false)
+	if err != nil {
+		panic(err)
+	}
+	defer e.Close()
+	cli, err := dial(addr)
+	if err != nil {
+		panic(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	run := func() error {
+		s, err := etcd.NewSession(ctx, cli) // one per process: a lease, kept alive
+		if err != nil {
+			return err
+		}
+		defer s.Close(context.Background())
+
+		migrate := etcd.NewLock(s, "app/migrate")
+		g, ok := <-migrate.Acquire(ctx) // a *dist.Grant, or closed if ctx ended first
+		if !ok {
+			return ctx.Err()
+		}
+		defer g.Release()
+		if err := runMigration(ctx, g.Token(), g.Lost()); err != nil { // fence writes with the token
+			return err
+		}
+		return nil
+	}
+	fmt.Println(run())
+	// Output:
+	// migrated with a token above 0: true
+	// <nil>
 }
