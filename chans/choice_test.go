@@ -128,3 +128,40 @@ func TestChoiceWaitAfterEnd(t *testing.T) {
 	is.True(!l2.Locked())
 	is.True(errors.Is(late.Err(), context.Canceled))
 }
+
+// An op that waits on a chans channel of its own making (a wrapper) is not
+// served by chans as far as First can tell, but the wait it made must still
+// be armed after the first pass, or it would never be granted: here the
+// wrapper is the only op that can win, once its lock frees up.
+func TestChoiceWrapperOpIsArmed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		var l, never Lock
+		r, _ := l.TryAcquire()
+		rn, _ := never.TryAcquire()
+		defer rn()
+		wrapped := func(ctx context.Context) <-chan Release {
+			in := l.Acquire(ctx)
+			out := make(chan Release, 1)
+			go func() {
+				defer close(out)
+				if rel, ok := <-in; ok {
+					out <- rel
+				}
+			}()
+			return out
+		}
+		res := make(chan int, 1)
+		go func() {
+			i, rel, err := selectx.First(bg(), never.Acquire, wrapped)
+			is.NoErr(err)
+			rel()
+			res <- i
+		}()
+		synctest.Wait()
+		r() // the wrapper's wait must be queued to get this
+		is.Equal(<-res, 1)
+		synctest.Wait()
+		is.True(!l.Locked())
+	})
+}

@@ -33,4 +33,3 @@ func ExampleCondition() {
 	// first: 0
 	// rest: [1 2]
 }
-

@@ -70,8 +70,6 @@ const (
 // any Wait channel that observes the task done, and before Err, Collect or an
 // iterator report it.
 //
-// [the Go memory model]: https://go.dev/ref/mem
-//
 // What it takes from others: from golang.org/x/sync/errgroup, the derived
 // context cancelled at the first failure, a Go that waits for a slot, and the
 // limit (SetLimit) — but the wait is cancel-safe and gives up when the
@@ -85,6 +83,8 @@ const (
 // (conc issue 156). From destel/rill, ordered and unordered (completion
 // order) consumption, and streaming results while tasks still run instead of
 // waiting for all.
+//
+// [the Go memory model]: https://go.dev/ref/mem
 type TaskGroup[T any] struct {
 	mu        sync.Mutex
 	inited    bool
