@@ -471,16 +471,23 @@ func (q *Queue[T]) fetcher() {
 	defer q.finish()
 	t := time.NewTimer(q.c.poll)
 	defer t.Stop()
+	// The safety poll keeps its own rhythm: pokes (getters come and go all
+	// the time) must not keep pushing it back, or a lost notification
+	// would never be made up for.
+	poll := time.Now().Add(q.c.poll)
 	for q.ctx.Err() == nil {
+		if now := time.Now(); !now.Before(poll) {
+			q.lookE.Store(true)
+			poll = now.Add(q.c.poll)
+		}
 		again, wait := q.pass()
 		if again {
 			continue
 		}
-		t.Reset(wait)
+		t.Reset(min(wait, time.Until(poll)))
 		select {
 		case <-q.wake:
 		case <-t.C:
-			q.lookE.Store(true)
 		case <-q.ctx.Done():
 		}
 	}
