@@ -151,8 +151,8 @@ func doItem(ctx context.Context, pool *pgxpool.Pool, q *pg.Queue[int], it *pg.It
 type proc struct {
 	cmd    *exec.Cmd
 	stderr *lockedWriter
-	lines chan string // its stdout, line by line; closed at EOF
-	exit  chan error  // cmd.Wait's result
+	lines  chan string // its stdout, line by line; closed at EOF
+	exit   chan error  // cmd.Wait's result
 }
 
 // startWorker starts a worker process of the given role on queue.
