@@ -388,10 +388,9 @@ func (q *Queue[T]) Unfinished(ctx context.Context) (int, error) {
 // ready or claimed, in any process: every item put has been done (or moved
 // to the dead table, or dropped by Shutdown). Its callers share one channel
 // until then. Unlike chans, a fresh queue's Join is not closed at once: the
-// server is asked first (one round trip). It is woken by the notification of
-// the Done that empties the queue, with the safety poll as a backstop (two
-// last items done at the same moment in two processes each see the other).
-// It takes nothing, so it needs no ctx and abandoning it costs nothing; after
+// server is asked first (one round trip). It is woken by the notifications
+// of the Dones that leave no item ready, with the safety poll as a backstop
+// for a notification lost with a connection. It takes nothing, so it needs no ctx and abandoning it costs nothing; after
 // Close it is never closed.
 func (q *Queue[T]) Join() <-chan struct{} {
 	q.mu.Lock()

@@ -54,15 +54,16 @@ SELECT NOT EXISTS (SELECT 1 FROM turnstile_items WHERE queue = $1 AND owner IS N
    AND NOT EXISTS (SELECT 1 FROM turnstile_items WHERE queue = $1 AND owner IS NOT NULL)`
 
 // emptied is the tail of a statement that removed rows d(id, queue): it
-// notifies e when nothing else is left in the queue. The check reads the
-// statement's snapshot, in which the removed row still exists, hence id <>.
-// Two last items removed at the same moment each see the other: the safety
-// poll of a waiting Join covers that.
+// notifies e when no ready item is left in the queue, so that a waiting Join
+// checks whether the claimed ones are gone too. Notifying only when nothing
+// at all is left would miss the end when the last two items are removed at
+// the same moment, since each statement's snapshot still sees the other's
+// row; this way both notify, and the check after the later commit sees the
+// queue empty.
 const emptied = `
 SELECT count(*) FROM d LEFT JOIN LATERAL (
 	SELECT pg_notify('` + channel + `', 'e:' || d.queue)
-	WHERE NOT EXISTS (SELECT 1 FROM turnstile_items WHERE queue = d.queue AND owner IS NULL AND id <> d.id)
-	  AND NOT EXISTS (SELECT 1 FROM turnstile_items WHERE queue = d.queue AND owner IS NOT NULL AND id <> d.id)
+	WHERE NOT EXISTS (SELECT 1 FROM turnstile_items WHERE queue = d.queue AND owner IS NULL AND d.id IS NOT NULL)
 ) n ON true`
 
 // doneSQL deletes a claimed item.
