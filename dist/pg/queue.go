@@ -144,6 +144,14 @@ func (q *Queue[T]) Name() string { return q.name }
 // is untouched.
 func (q *Queue[T]) Close() {
 	q.cancel()
+	// The getters learn at once, even if a claim is on its way: what it
+	// brings is returned by the fetcher as it exits.
+	q.mu.Lock()
+	q.closed = true
+	for _, r := range slices.Clone(q.reqs) {
+		q.refuse(r, ErrClosed)
+	}
+	q.mu.Unlock()
 	<-q.exited
 }
 
@@ -195,6 +203,9 @@ func (q *Queue[T]) PutWait(ctx context.Context, v T, opts ...PutOption) error {
 func (q *Queue[T]) PutBatch(ctx context.Context, vs []T, opts ...PutOption) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if q.ctx.Err() != nil {
+		return ErrClosed
 	}
 	var o putOpts
 	for _, f := range opts {
@@ -500,7 +511,9 @@ func (q *Queue[T]) pass() (again bool, wait time.Duration) {
 	q.mu.Lock()
 	q.handOut()
 	n := len(q.reqs)
-	ret := n == 0 && len(q.back) > 0
+	// Items in back go to the server when no getter wants them, or to be
+	// dropped once the queue was shut down immediately.
+	ret := len(q.back) > 0 && (n == 0 || q.state == 2)
 	q.mu.Unlock()
 	if ret {
 		q.giveBack()
@@ -565,8 +578,17 @@ func (q *Queue[T]) handOut() {
 		return
 	}
 	for len(q.back) > 0 && len(q.reqs) > 0 {
-		r, it := q.reqs[0], q.back[0]
-		q.reqs, q.back = q.reqs[1:], q.back[1:]
+		it := q.back[0]
+		q.back = q.back[1:]
+		select {
+		case <-it.lost:
+			// The claim was lost with the listening connection: the
+			// rescuers of other processes hand the item out again.
+			continue
+		default:
+		}
+		r := q.reqs[0]
+		q.reqs = q.reqs[1:]
 		r.state = granted
 		it.stop = r.stop
 		r.ch <- it
