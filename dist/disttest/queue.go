@@ -231,6 +231,13 @@ func queueConservation[I dist.Item[int]](t *testing.T, q Queue[I]) {
 	})
 	remaining := make(chan struct{})
 	var left sync.Once
+	giveUp := time.AfterFunc(patience, func() {
+		mu.Lock()
+		t.Errorf("after %v, %d of %d items seen: items were lost", patience, len(seen), n)
+		mu.Unlock()
+		left.Do(func() { close(remaining) })
+	})
+	defer giveUp.Stop()
 	for g := range getters {
 		wg.Go(func() {
 			r := rand.New(rand.NewPCG(uint64(g), 1))
@@ -270,7 +277,7 @@ func queueConservation[I dist.Item[int]](t *testing.T, q Queue[I]) {
 func attemptGet[I dist.Item[int]](t *testing.T, q Queue[I], r *rand.Rand) (I, bool) {
 	ctx, cancel := context.WithCancel(bg(t))
 	defer cancel()
-	switch r.IntN(5) {
+	switch r.IntN(6) {
 	case 0: // ended at the call
 		cancel()
 		it, ok := <-q.Get(ctx)
@@ -293,6 +300,16 @@ func attemptGet[I dist.Item[int]](t *testing.T, q Queue[I], r *rand.Rand) (I, bo
 		case <-time.After(time.Duration(r.IntN(2000)) * time.Microsecond):
 		}
 		cancel()
+		it, ok := <-ch
+		return it, ok
+	case 4: // cancelled at a random moment, likely with the item on its
+		// way or in the buffer; the receive comes after the take-back
+		ch := q.Get(ctx)
+		time.Sleep(time.Duration(r.IntN(3000)) * time.Microsecond)
+		cancel()
+		for len(ch) > 0 {
+			time.Sleep(100 * time.Microsecond)
+		}
 		it, ok := <-ch
 		return it, ok
 	default: // patient, but bounded so the last getters leave
