@@ -2,6 +2,7 @@ package pg
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 
@@ -65,13 +66,20 @@ func (it *Item[T]) LastError() string { return it.lastErr }
 // Fail on a lost item return ErrNotHeld if the item was handed out again.
 func (it *Item[T]) Lost() <-chan struct{} { return it.lost }
 
-// Done removes the item from the queue: the task is done. It returns nil
-// once that is committed; an error wrapping dist.ErrNotHeld if the claim was
-// lost and the item handed out again; ctx.Err() if ctx ended before the
-// statement was sent (the item is still claimed: call Done again, or Fail);
-// or an error wrapping dist.ErrOutcomeUnknown if the connection was lost on
-// the way: then the item is done, or will be handed out again (this process
-// gives it back once the server has finished with that connection).
+// Done removes the item from the queue: the task is done. It returns:
+//   - nil once that is committed;
+//   - ctx.Err() if ctx ended before the statement was sent (nothing
+//     happened: the item is still claimed, call Done again or Fail);
+//   - an error wrapping dist.ErrNotHeld if the claim was lost and the item
+//     handed out again;
+//   - an error wrapping dist.ErrOutcomeUnknown if the connection was lost on
+//     the way: the item is done, or will be handed out again (this process
+//     gives it back once the server has finished with that connection);
+//   - another error if the server refused for certain: the item is given
+//     back, to be handed out again.
+//
+// Once the statement was sent, the item is settled whatever the answer: a
+// second Done or Fail panics.
 func (it *Item[T]) Done(ctx context.Context) error {
 	return it.settle(ctx, "Done", doneSQL, []any{it.id, it.owner, it.claim})
 }
@@ -122,14 +130,26 @@ func (it *Item[T]) settle(ctx context.Context, op, sql string, args []any) error
 	}
 	var n int
 	sent := false
+	letGo := settlement{queue: it.q.name, sql: letGoSQL, args: []any{it.id, it.owner, it.claim}}
 	err := it.q.c.run(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
 		sent = true
 		return conn.QueryRow(ctx, sql, args...).Scan(&n)
-	}, &settlement{queue: it.q.name, sql: letGoSQL, args: []any{it.id, it.owner, it.claim}})
-	if sent && it.settled.Swap(true) {
+	}, &letGo)
+	if !sent {
+		return err // nothing happened: the caller may try again
+	}
+	if it.settled.Swap(true) {
 		panic("pg: " + op + " on an item already settled by Done or Fail")
 	}
 	switch {
+	case err != nil && !errors.Is(err, dist.ErrOutcomeUnknown):
+		// Refused for certain (the server was restarting, say): the item
+		// is still claimed by this process. Give it back through the
+		// rescuer, which retries until that lands, rather than leave it
+		// claimed by nobody.
+		letGo.pid = 0
+		it.q.c.settleLater(letGo)
+		return fmt.Errorf("%w (the item will be handed out again)", err)
 	case err != nil:
 		return err
 	case n == 0:

@@ -107,25 +107,23 @@ func work(ctx context.Context, pool *pgxpool.Pool, q *pg.Queue[int], r *rand.Ran
 		case err != nil:
 			continue // the get's ctx ended: try again
 		}
-		if err := doItem(ctx, pool, q, it, r); err != nil {
-			fmt.Fprintln(os.Stderr, "worker:", err)
-			if !errors.Is(err, dist.ErrOutcomeUnknown) && !errors.Is(err, dist.ErrNotHeld) && ctx.Err() == nil {
-				return 1
-			}
-		}
+		// An error leaves the item to be handed out again (the server
+		// may be restarting): go on.
+		doItem(ctx, pool, q, it, r)
 	}
 	return 0
 }
 
-// doItem records the item in done_log and marks it done, in one transaction.
-// If the transaction does not commit, the item is given back with Fail (safe
-// even when the commit's outcome is unknown: Fail waits on the row that the
-// transaction deleted, and finds it gone if it committed).
+// doItem records the item in done_log and marks it done, in one
+// transaction. If the transaction does not commit, the item is given back
+// with Fail (safe even when the commit's outcome is unknown: Fail waits on
+// the row that the transaction deleted, and finds it gone if it committed).
 func doItem(ctx context.Context, pool *pgxpool.Pool, q *pg.Queue[int], it *pg.Item[int], r *rand.Rand) error {
 	tx, err := pool.Begin(ctx)
-	if err == nil {
-		_, err = tx.Exec(ctx, `INSERT INTO done_log (queue, v, pid) VALUES ($1, $2, $3)`, q.Name(), it.Value(), os.Getpid())
+	if err != nil {
+		return errors.Join(err, it.Fail(context.Background(), err))
 	}
+	_, err = tx.Exec(ctx, `INSERT INTO done_log (queue, v, pid) VALUES ($1, $2, $3)`, q.Name(), it.Value(), os.Getpid())
 	if err == nil && r != nil {
 		time.Sleep(time.Duration(r.IntN(2000)) * time.Microsecond) // the work
 	}
@@ -138,10 +136,8 @@ func doItem(ctx context.Context, pool *pgxpool.Pool, q *pg.Queue[int], it *pg.It
 	if err == nil {
 		return nil
 	}
-	if tx != nil {
-		tx.Rollback(context.Background())
-	}
-	if ferr := it.Fail(context.Background(), err); ferr != nil && !errors.Is(ferr, dist.ErrNotHeld) {
+	tx.Rollback(context.Background())
+	if ferr := it.Fail(context.Background(), err); !errors.Is(ferr, dist.ErrNotHeld) {
 		return errors.Join(err, ferr)
 	}
 	return nil
