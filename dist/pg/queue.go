@@ -401,8 +401,8 @@ func (q *Queue[T]) Unfinished(ctx context.Context) (int, error) {
 // until then. Unlike chans, a fresh queue's Join is not closed at once: the
 // server is asked first (one round trip). It is woken by the notifications
 // of the Dones that leave no item ready, with the safety poll as a backstop
-// for a notification lost with a connection. It takes nothing, so it needs no ctx and abandoning it costs nothing; after
-// Close it is never closed.
+// for a notification lost with a connection. It takes nothing, so it needs
+// no ctx and abandoning it costs nothing; after Close it is never closed.
 func (q *Queue[T]) Join() <-chan struct{} {
 	q.mu.Lock()
 	if q.join == nil {
