@@ -265,3 +265,33 @@ func closedWithin(t *testing.T, what string, ch <-chan struct{}) {
 		t.Fatalf("%s not closed after a minute", what)
 	}
 }
+
+// TestOwnerLost: the server ends this process's listening connection (the
+// one whose advisory lock keeps its claims alive). The item held is
+// announced lost and handed out again, its attempt counted (here to this
+// same process, which reconnects under a new owner), and the stale copy's
+// Done is refused.
+func TestOwnerLost(t *testing.T) {
+	is := is.New(t)
+	c, pool := newClient(t)
+	q := newQueue(t, c)
+	is.NoErr(q.PutBatch(ctx(t), []int{1, 2}))
+	held, err := q.GetWait(ctx(t))
+	is.NoErr(err)
+	is.Equal(held.Value(), 1)
+	var n int
+	is.NoErr(pool.QueryRow(ctx(t), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE query = 'LISTEN turnstile'`).Scan(&n))
+	is.Equal(n, 1)
+	closedWithin(t, "Lost of the item held", held.Lost())
+	// Item 2 is ready at once; item 1 once the rescuer has freed it.
+	attempts := make(map[int]int)
+	for range 2 {
+		it, err := q.GetWait(ctx(t))
+		is.NoErr(err)
+		attempts[it.Value()] = it.Attempt()
+		is.NoErr(it.Done(ctx(t)))
+	}
+	is.Equal(attempts, map[int]int{1: 2, 2: 1})
+	is.True(errors.Is(held.Done(ctx(t)), dist.ErrNotHeld))
+}
