@@ -1,7 +1,8 @@
 // Package pgtest starts a throwaway PostgreSQL server for tests, examples and
 // benchmarks: initdb into a fresh temporary directory, then pg_ctl on a free
 // loopback port, with the socket directory inside the temporary directory.
-// Nothing outside that directory is touched, and Stop removes it.
+// Nothing outside that directory is touched, and Stop removes it. A server
+// whose process died without Stop is stopped and removed by the next Start.
 //
 // The binaries are found on PATH (initdb, pg_ctl), else in the newest
 // /usr/lib/postgresql/*/bin, where Debian's postgresql package puts them
@@ -25,6 +26,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -44,8 +46,16 @@ func Start(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	reap(bin)
 	dir, err := os.MkdirTemp("", "pgtest-")
 	if err != nil {
+		return nil, err
+	}
+	// Who started the server: if that process dies without Stop (killed,
+	// or a test timeout), the next Start anywhere on the machine stops the
+	// server and removes its directory.
+	if err := os.WriteFile(filepath.Join(dir, "owner"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		os.RemoveAll(dir)
 		return nil, err
 	}
 	s := &Server{dir: dir, bin: bin}
@@ -210,4 +220,32 @@ func portFree(p int) bool {
 	}
 	l.Close()
 	return true
+}
+
+// reap stops and removes the servers of earlier Starts whose process is
+// gone: what a killed test binary leaves behind.
+func reap(bin string) {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "pgtest-*"))
+	for _, dir := range dirs {
+		b, err := os.ReadFile(filepath.Join(dir, "owner"))
+		if err != nil {
+			continue // not ours, or still being set up
+		}
+		pid, err := strconv.Atoi(string(b))
+		if err != nil || pid <= 0 || !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+			continue // alive (EPERM too), or not a pid
+		}
+		s := &Server{dir: dir, bin: bin}
+		if fi, err := os.Stat(s.data()); err == nil && os.Geteuid() == 0 {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != 0 {
+				s.as = "postgres"
+			}
+		}
+		if _, err := os.Stat(filepath.Join(s.data(), "postmaster.pid")); err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			s.run(ctx, "pg_ctl", "-D", s.data(), "-m", "immediate", "-w", "stop")
+			cancel()
+		}
+		os.RemoveAll(dir)
+	}
 }
