@@ -201,3 +201,18 @@ func TestVolume(t *testing.T) {
 	is.Equal(count, n)
 	closedWithin(t, "Join after the volume", q.Join())
 }
+
+// All ranges over the items until the queue is shut down and drained.
+func TestAll(t *testing.T) {
+	is := is.New(t)
+	c, _ := newClient(t)
+	q := newQueue(t, c)
+	is.NoErr(q.PutBatch(ctx(t), []int{1, 2, 3}))
+	is.NoErr(q.Shutdown(ctx(t), false))
+	var got []int
+	for it := range q.All(ctx(t)) {
+		got = append(got, it.Value())
+		is.NoErr(it.Done(ctx(t)))
+	}
+	is.Equal(got, []int{1, 2, 3})
+}

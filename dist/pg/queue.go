@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -292,6 +293,22 @@ func (q *Queue[T]) GetWait(ctx context.Context) (*Item[T], error) {
 		return nil, r.err
 	}
 	return nil, ctx.Err()
+}
+
+// All returns an iterator over the items the queue hands out to this
+// process, each claimed with GetWait(ctx), as chans.Queue.All. It ends when
+// ctx ends or the queue is shut down and drained (or closed). No get is left
+// in flight when the body breaks out, so breaking out strands nothing; the
+// body owns each item it is given and must Done or Fail it.
+func (q *Queue[T]) All(ctx context.Context) iter.Seq[*Item[T]] {
+	return func(yield func(*Item[T]) bool) {
+		for {
+			it, err := q.GetWait(ctx)
+			if err != nil || !yield(it) {
+				return
+			}
+		}
+	}
 }
 
 // TryGet claims the next ready item if there is one and no getter of this
