@@ -6,13 +6,13 @@
 // workers.
 //
 // A job here is to hash its number -rounds times (SHA-256); its result row
-// holds the hash and the worker's pid. Kill a worker (kill -9) while it runs:
-// its jobs are handed out again to the others within about a second, and
-// every job still has exactly one result.
+// holds the hash and the worker's pid. With -kill n, the coordinator kills n
+// workers with SIGKILL along the way: their jobs are handed out again to the
+// others within about a second, and every job still has exactly one result.
 //
 // Run it with:
 //
-//	go run . [-jobs 2000] [-producers 2] [-workers 3] [-rounds 2000] [-dsn postgres://...]
+//	go run . [-jobs 2000] [-producers 2] [-workers 3] [-rounds 10000] [-kill 0] [-dsn postgres://...]
 //
 // Without -dsn it starts a throwaway PostgreSQL server of its own (initdb
 // and pg_ctl on a free loopback port, in a temporary directory that is
@@ -51,8 +51,8 @@ func main() {
 
 // options are the coordinator's flags.
 type options struct {
-	jobs, producers, workers, rounds int
-	dsn                              string
+	jobs, producers, workers, rounds, kill int
+	dsn                                    string
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -62,13 +62,14 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.jobs, "jobs", 2000, "how many jobs the producers put in all")
 	fs.IntVar(&o.producers, "producers", 2, "how many producer processes")
 	fs.IntVar(&o.workers, "workers", 3, "how many worker processes")
-	fs.IntVar(&o.rounds, "rounds", 2000, "SHA-256 rounds per job (its cost)")
+	fs.IntVar(&o.rounds, "rounds", 10000, "SHA-256 rounds per job (its cost)")
+	fs.IntVar(&o.kill, "kill", 0, "kill this many workers with SIGKILL along the way (their jobs are handed out again)")
 	fs.StringVar(&o.dsn, "dsn", "", "PostgreSQL connection string (default: start a throwaway server)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	if o.jobs < 0 || o.producers < 1 || o.workers < 1 || o.rounds < 0 {
-		return o, errors.New("need -jobs >= 0, -producers >= 1, -workers >= 1, -rounds >= 0")
+	if o.jobs < 0 || o.producers < 1 || o.workers < 1 || o.rounds < 0 || o.kill < 0 || o.kill >= o.workers {
+		return o, errors.New("need -jobs >= 0, -producers >= 1, -workers >= 1, -rounds >= 0, 0 <= -kill < -workers")
 	}
 	return o, nil
 }

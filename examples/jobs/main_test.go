@@ -51,6 +51,22 @@ func TestRun(t *testing.T) {
 func TestBadFlags(t *testing.T) {
 	is := is.New(t)
 	var out, errs bytes.Buffer
-	err := run(context.Background(), []string{"-workers", "0"}, &out, &errs)
-	is.True(err != nil)
+	is.True(run(context.Background(), []string{"-workers", "0"}, &out, &errs) != nil)
+	is.True(run(context.Background(), []string{"-workers", "2", "-kill", "2"}, &out, &errs) != nil)
+}
+
+// TestRunKillingWorkers: one of three workers is killed with SIGKILL along
+// the way; every job is still done exactly once (run checks the results).
+func TestRunKillingWorkers(t *testing.T) {
+	is := is.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	err := run(ctx, []string{"-jobs", "400", "-workers", "3", "-rounds", "20000", "-kill", "1"}, &stdout, &stderr)
+	is.NoErr(err)
+	is.True(strings.HasPrefix(stdout.String(), "all 400 jobs done by 3 workers, each exactly once\n"))
+	m := regexp.MustCompile(`jobs: killed worker \d+ \(SIGKILL\) at (\d+)/400 done`).FindStringSubmatch(stderr.String())
+	is.True(m != nil)
+	at, _ := strconv.Atoi(m[1])
+	is.True(at < 400) // killed while there was work left
 }

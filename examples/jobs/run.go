@@ -97,15 +97,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}()
 
 	// Join can close while producers are still starting (nothing put yet):
-	// wait for every job to be put first.
+	// progress waits on it only once every job is put.
 	var perr error
-	for _, p := range producers {
-		perr = errors.Join(perr, p.Wait())
+	putDone := make(chan struct{})
+	go func() {
+		defer close(putDone)
+		for _, p := range producers {
+			perr = errors.Join(perr, p.Wait())
+		}
+	}()
+	// Kill -kill workers along the way, at evenly spaced points of progress
+	// (not once everything is done: that would show nothing).
+	killed := make(map[*exec.Cmd]bool)
+	onProgress := func(done int) {
+		for len(killed) < o.kill && done >= o.jobs*(len(killed)+1)/(o.kill+1) && done < o.jobs {
+			w := workers[len(killed)]
+			w.Process.Kill()
+			killed[w] = true
+			fmt.Fprintf(stderr, "\njobs: killed worker %d (SIGKILL) at %d/%d done\n", w.Process.Pid, done, o.jobs)
+		}
 	}
+	err = progress(ctx, pool, q, o.jobs, stderr, putDone, onProgress)
+	<-putDone
 	if perr != nil {
 		return fmt.Errorf("a producer failed: %w", perr)
 	}
-	if err := progress(ctx, pool, q, o.jobs, stderr); err != nil {
+	if err != nil {
 		return err
 	}
 	if err := q.Shutdown(ctx, false); err != nil {
@@ -113,7 +130,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	var werr error
 	for _, w := range workers {
-		werr = errors.Join(werr, w.Wait())
+		if err := w.Wait(); err != nil && !killed[w] {
+			werr = errors.Join(werr, err)
+		}
 	}
 	workers = nil
 	if werr != nil {
@@ -129,6 +148,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%d jobs put, %d results for %d distinct jobs", o.jobs, rows, distinct)
 	}
 	fmt.Fprintf(stdout, "all %d jobs done by %d workers, each exactly once\n", o.jobs, o.workers)
+	if len(killed) > 0 {
+		fmt.Fprintf(stdout, "(%d of them killed along the way; their jobs were handed out again)\n", len(killed))
+	}
 	slices.Sort(summary)
 	for _, s := range summary {
 		fmt.Fprintln(stdout, s)
@@ -137,19 +159,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // progress shows "jobs: 1234/2000 done, 17 queued or running" on stderr,
-// rewritten in place, until the queue's Join channel is closed.
-func progress(ctx context.Context, pool *pgxpool.Pool, q *pg.Queue[int], total int, stderr io.Writer) error {
-	t := time.NewTicker(250 * time.Millisecond)
+// rewritten in place, until the queue's Join channel is closed, which it
+// asks for once putDone is closed. Each time, it calls onProgress with the
+// number of jobs done.
+func progress(ctx context.Context, pool *pgxpool.Pool, q *pg.Queue[int], total int, stderr io.Writer,
+	putDone <-chan struct{}, onProgress func(done int)) error {
+	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	show := func() {
 		var done int
 		pool.QueryRow(ctx, `SELECT count(*) FROM job_results WHERE queue = $1`, q.Name()).Scan(&done)
 		left, _ := q.Unfinished(ctx)
 		fmt.Fprintf(stderr, "\rjobs: %d/%d done, %d queued or running ", done, total, left)
+		onProgress(done)
 	}
-	join := q.Join()
+	var join <-chan struct{} // nil until every job is put
 	for {
 		select {
+		case <-putDone:
+			putDone = nil
+			join = q.Join()
 		case <-join:
 			show()
 			fmt.Fprintln(stderr)
