@@ -169,7 +169,8 @@ func (q *Queue[T]) Close() {
 // Once sent, the statement is not cancelled by ctx: its answer is waited for
 // (up to the statement timeout), so nil always means committed and any other
 // answer but ErrOutcomeUnknown means not put. A caller that never receives
-// loses nothing.
+// loses nothing. The statement runs in a goroutine of its own (the network
+// round trip has to wait somewhere); PutWait runs it in the caller's.
 func (q *Queue[T]) Put(ctx context.Context, v T) <-chan error { return q.PutWith(ctx, v) }
 
 // PutWith is Put with options: [Priority], [RunAt], [After].
