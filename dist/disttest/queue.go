@@ -83,20 +83,6 @@ func qlen[I dist.Item[int]](t *testing.T, q Queue[I]) int {
 	return n
 }
 
-// eventually waits, bounded, until cond holds, checking it every
-// millisecond: for states another process or goroutine brings about with no
-// channel to wait on (an item arriving in a channel's buffer).
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(patience)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("still not %s after %v", what, patience)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func closedWithin(t *testing.T, what string, ch <-chan struct{}) {
 	t.Helper()
 	select {
