@@ -253,13 +253,20 @@ func (l *Lock) String() string {
 }
 
 // grabFast takes the lock if it is free and nothing is tracked, without the
-// mutex, and returns the number of the grant.
+// mutex, and returns the number of the grant. A compare-and-swap that fails
+// because the word moved on is tried again, not taken for "held": the
+// tempting one-shot version makes TryAcquire fail now and then on a lock
+// that was never held at any instant of the call.
 func (l *Lock) grabFast() (uint64, bool) {
-	s := l.state.Load()
-	if s&(lockHeld|lockSlow) == 0 && l.state.CompareAndSwap(s, (s+lockGen)|lockHeld) {
-		return (s + lockGen) / lockGen, true
+	for {
+		s := l.state.Load()
+		if s&(lockHeld|lockSlow) != 0 {
+			return 0, false
+		}
+		if l.state.CompareAndSwap(s, (s+lockGen)|lockHeld) {
+			return (s + lockGen) / lockGen, true
+		}
 	}
-	return 0, false
 }
 
 // grab takes the lock if it is free, whatever the queue (callers check it);
