@@ -140,7 +140,7 @@ func (q *Queue[T]) Put(ctx context.Context, v T) <-chan error {
 	}
 	if q.roomNow() {
 		q.add(v)
-		q.dispatch()
+		q.handOn()
 		return grantNow[error](nil)
 	}
 	return q.putters.enqueue(ctx, ask[error]{n: q.hold(v)}, byChannel).ch
@@ -166,7 +166,7 @@ func (q *Queue[T]) PutWait(ctx context.Context, v T) error {
 	if q.roomNow() {
 		defer q.mu.Unlock()
 		q.add(v)
-		q.dispatch()
+		q.handOn()
 		return nil
 	}
 	w := q.putters.enqueue(ctx, ask[error]{n: q.hold(v)}, byBlocking)
@@ -217,7 +217,7 @@ func (q *Queue[T]) TryPut(v T) error {
 		return ErrFull
 	}
 	q.add(v)
-	q.dispatch()
+	q.handOn()
 	return nil
 }
 
@@ -528,6 +528,15 @@ func (q *Queue[T]) dispatch() {
 		for w := q.getters.first(); w != nil; w = q.getters.first() {
 			q.getters.leave(w)
 		}
+	}
+}
+
+// handOn passes a new item to a waiting getter, if one waits: the fast path
+// of a put skips dispatch altogether when nobody does (a new item can
+// unblock only a getter).
+func (q *Queue[T]) handOn() {
+	if !q.getters.empty() {
+		q.dispatch()
 	}
 }
 

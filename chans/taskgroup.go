@@ -390,22 +390,37 @@ func (g *TaskGroup[T]) run(i int, r *Result[T], f func(context.Context) (T, erro
 	run(g.ctx, f, r)
 }
 
-// finish books a settled task: its failure, the cancellation it causes, and
-// then its slot, which is given back last so that a start waiting for it
-// sees the group already cancelled (errgroup starts it anyway).
+// finish books a settled task: its failure and the cancellation it causes,
+// then gives its slot back, so that a start waiting for the slot sees the
+// group already cancelled (errgroup starts it anyway), and only then counts
+// the task out, so that Wait's channel closes once every slot is back.
 func (g *TaskGroup[T]) finish(i int, r *Result[T], rel Release) {
 	_, err := r.TryGet()
-	g.lock()
-	g.done(i, err)
-	g.mu.Unlock()
-	if rel != nil {
-		rel()
+	if rel == nil {
+		g.lock()
+		g.done(i, err)
+		g.mu.Unlock()
+		return
 	}
+	g.lock()
+	g.book(i, err)
+	g.mu.Unlock()
+	rel()
+	g.lock()
+	g.leave()
+	g.mu.Unlock()
 }
 
 // done books the end of a start (i < 0: not recorded) or of task i, which
 // failed with err if it is not nil. g.mu is held.
 func (g *TaskGroup[T]) done(i int, err error) {
+	g.book(i, err)
+	g.leave()
+}
+
+// book records the end of task i (i < 0: a start not recorded). g.mu is
+// held.
+func (g *TaskGroup[T]) book(i int, err error) {
 	if i >= 0 {
 		g.order = append(g.order, i)
 		if err != nil && !errors.Is(err, ErrNotStarted) {
@@ -416,14 +431,19 @@ func (g *TaskGroup[T]) done(i int, err error) {
 		}
 		g.progress.open()
 	}
+}
+
+// leave counts a start or a task out. g.mu is held.
+func (g *TaskGroup[T]) leave() {
 	g.active--
 	if g.active == 0 {
 		g.idle.open()
 	}
 }
 
-// Wait returns a channel closed once no task runs and no start is waiting
-// for a slot: at once (a closed channel, no allocation) if the group is idle
+// Wait returns a channel closed once no task runs, no start is waiting
+// for a slot and every slot is back: at once (a closed channel, no
+// allocation) if the group is idle
 // now, else when it becomes idle. It is shared, takes nothing, needs no ctx,
 // and costs nothing to abandon. Tasks started after it closed get a new
 // channel from the next Wait.
