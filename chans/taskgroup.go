@@ -441,12 +441,11 @@ func (g *TaskGroup[T]) leave() {
 	}
 }
 
-// Wait returns a channel closed once no task runs, no start is waiting
-// for a slot and every slot is back: at once (a closed channel, no
-// allocation) if the group is idle
-// now, else when it becomes idle. It is shared, takes nothing, needs no ctx,
-// and costs nothing to abandon. Tasks started after it closed get a new
-// channel from the next Wait.
+// Wait returns a channel closed once no task runs, no start is waiting for a
+// slot and every slot is back: at once (a closed channel, no allocation) if
+// the group is idle now, else when it becomes idle. It is shared, takes
+// nothing, needs no ctx, and costs nothing to abandon. Tasks started after
+// it closed get a new channel from the next Wait.
 func (g *TaskGroup[T]) Wait() <-chan struct{} {
 	g.lock()
 	defer g.mu.Unlock()
