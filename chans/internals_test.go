@@ -50,20 +50,9 @@ func countsOf[T any](q *waitq[T], weigh func(*waiter[T]) int) waitCounts {
 // and the look sees the state as a method under the mutex would. The
 // deferred sync puts the bit back as the waiter queue says.
 
-func freezeLock(l *Lock) {
-	for s := l.state.Load(); !l.state.CompareAndSwap(s, s|lockSlow); s = l.state.Load() {
-	}
-}
-
-func freezeSemaphore(s *Semaphore) {
-	for st := s.state.Load(); !s.state.CompareAndSwap(st, st|semSlow); st = s.state.Load() {
-	}
-}
-
-func freezeRWLock(l *RWLock) {
-	for st := l.state.Load(); !l.state.CompareAndSwap(st, st|rwSlow); st = l.state.Load() {
-	}
-}
+func freezeLock(l *Lock)           { setSlow(&l.state, lockSlow, true) }
+func freezeSemaphore(s *Semaphore) { setSlow(&s.state, semSlow, true) }
+func freezeRWLock(l *RWLock)       { setSlow(&l.state, rwSlow, true) }
 
 func runUnder(under func()) {
 	if under != nil {

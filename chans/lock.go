@@ -285,18 +285,7 @@ func (l *Lock) grab() (uint64, bool) {
 }
 
 // sync makes lockSlow say whether the waitq tracks anything; l.mu is held.
-func (l *Lock) sync() {
-	for {
-		s := l.state.Load()
-		want := s &^ lockSlow
-		if !l.q.idle() {
-			want |= lockSlow
-		}
-		if s == want || l.state.CompareAndSwap(s, want) {
-			return
-		}
-	}
-}
+func (l *Lock) sync() { setSlow(&l.state, lockSlow, !l.q.idle()) }
 
 // settle runs after a waiter was queued: it sets lockSlow, and then, since a
 // holder's fast release may have freed the lock an instant before the bit

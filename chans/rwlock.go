@@ -311,18 +311,7 @@ func (l *RWLock) release(write bool) {
 }
 
 // sync makes rwSlow say whether the waitq tracks anything; l.mu is held.
-func (l *RWLock) sync() {
-	for {
-		st := l.state.Load()
-		want := st &^ rwSlow
-		if !l.q.idle() {
-			want |= rwSlow
-		}
-		if st == want || l.state.CompareAndSwap(st, want) {
-			return
-		}
-	}
-}
+func (l *RWLock) sync() { setSlow(&l.state, rwSlow, !l.q.idle()) }
 
 // settle runs after a waiter was queued; see Lock.settle.
 func (l *RWLock) settle() {

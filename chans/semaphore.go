@@ -357,18 +357,7 @@ func (s *Semaphore) add(n int) {
 }
 
 // sync makes semSlow say whether anything is tracked; s.mu is held.
-func (s *Semaphore) sync() {
-	for {
-		st := s.state.Load()
-		want := st &^ semSlow
-		if !s.q.idle() || s.unlockd.waited() {
-			want |= semSlow
-		}
-		if st == want || s.state.CompareAndSwap(st, want) {
-			return
-		}
-	}
-}
+func (s *Semaphore) sync() { setSlow(&s.state, semSlow, !s.q.idle() || s.unlockd.waited()) }
 
 // settle runs after a waiter was queued; see Lock.settle.
 func (s *Semaphore) settle() {
