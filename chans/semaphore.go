@@ -81,7 +81,10 @@ func NewBoundedSemaphore(n int) *Semaphore {
 }
 
 // Acquire is AcquireN(ctx, 1).
-func (s *Semaphore) Acquire(ctx context.Context) <-chan Release { return s.acquire(ctx, 1, "Acquire") }
+func (s *Semaphore) Acquire(ctx context.Context) <-chan Release {
+	checkCtx(ctx, "Semaphore.Acquire")
+	return s.acquire(ctx, 1, "Semaphore.Acquire")
+}
 
 // AcquireN asks for n permits at once. The channel has a buffer of one and is
 // closed after yielding at most one value: a Release that gives all n back,
@@ -94,13 +97,17 @@ func (s *Semaphore) Acquire(ctx context.Context) <-chan Release { return s.acqui
 // until it does. n == 0 is granted at once unless someone is queued.
 // Negative n, or a nil ctx, panics.
 func (s *Semaphore) AcquireN(ctx context.Context, n int) <-chan Release {
-	return s.acquire(ctx, n, "AcquireN")
+	checkCtx(ctx, "Semaphore.AcquireN")
+	return s.acquire(ctx, n, "Semaphore.AcquireN")
 }
 
+// acquire is AcquireN; method names the caller for a panic. The names are
+// constants passed whole: building one here would cost an allocation on
+// every call (the tempting "Semaphore."+method did, and the profile showed
+// it).
 func (s *Semaphore) acquire(ctx context.Context, n int, method string) <-chan Release {
-	checkCtx(ctx, "Semaphore."+method)
 	if n < 0 {
-		panic("chans: Semaphore." + method + " with negative n")
+		panic("chans: " + method + " with negative n")
 	}
 	if c, ok := ctx.(*choice.Ctx); ok {
 		return s.acquireSel(c, n)
@@ -146,7 +153,8 @@ func (s *Semaphore) acquireSel(c *choice.Ctx, n int) <-chan Release {
 
 // AcquireWait is AcquireNWait(ctx, 1).
 func (s *Semaphore) AcquireWait(ctx context.Context) (Release, error) {
-	return s.acquireWait(ctx, 1, "AcquireWait")
+	checkCtx(ctx, "Semaphore.AcquireWait")
+	return s.acquireWait(ctx, 1, "Semaphore.AcquireWait")
 }
 
 // AcquireNWait is the blocking twin of AcquireN: it waits in the caller's
@@ -157,13 +165,13 @@ func (s *Semaphore) AcquireWait(ctx context.Context) (Release, error) {
 // makes no channel and registers nothing, and when it waits it starts no
 // goroutine. Negative n, or a nil ctx, panics.
 func (s *Semaphore) AcquireNWait(ctx context.Context, n int) (Release, error) {
-	return s.acquireWait(ctx, n, "AcquireNWait")
+	checkCtx(ctx, "Semaphore.AcquireNWait")
+	return s.acquireWait(ctx, n, "Semaphore.AcquireNWait")
 }
 
 func (s *Semaphore) acquireWait(ctx context.Context, n int, method string) (Release, error) {
-	checkCtx(ctx, "Semaphore."+method)
 	if n < 0 {
-		panic("chans: Semaphore." + method + " with negative n")
+		panic("chans: " + method + " with negative n")
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

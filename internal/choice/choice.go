@@ -71,6 +71,7 @@ const (
 type Ctx struct {
 	parent context.Context
 	phase  atomic.Uint32
+	n      atomic.Int32 // len(ws), for Len without the mutex
 
 	mu     sync.Mutex
 	wake   chan struct{} // capacity 1, made when the chooser first blocks
@@ -107,16 +108,13 @@ func (c *Ctx) Add(w Waiter) bool {
 		return false
 	}
 	c.ws = append(c.ws, w)
+	c.n.Store(int32(len(c.ws)))
 	return true
 }
 
 // Len returns how many waiters are registered. The chooser compares it
 // before and after an op's call to find the waiters the op registered.
-func (c *Ctx) Len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.ws)
-}
+func (c *Ctx) Len() int { return int(c.n.Load()) }
 
 // Find returns the waiter registered at index from or later whose channel is
 // ch, or nil: the waiter that serves an op, if chans serves it. An op that
@@ -198,6 +196,7 @@ func (c *Ctx) End() {
 	c.mu.Lock()
 	ws := c.ws
 	c.ws = nil
+	c.n.Store(0)
 	cancel := c.cancel
 	c.mu.Unlock()
 	for i, w := range ws {
