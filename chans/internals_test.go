@@ -240,5 +240,8 @@ func breakCondition(c *Condition, n int) {
 func resultWaits[T any](r *Result[T]) waitCounts {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return countsOf(&r.q, nil)
+	if r.q == nil {
+		return waitCounts{} // made at the first waiter
+	}
+	return countsOf(r.q, nil)
 }

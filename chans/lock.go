@@ -339,7 +339,11 @@ func (l *Lock) unlockSlow(gen uint64) {
 func (l *Lock) dispatch() {
 	if w := l.q.first(); w != nil {
 		if gen, ok := l.grab(); ok {
-			l.q.grant(w, l.releaser(gen), exclusive)
+			var r Release // a blocking waiter makes its own (lockWait), or none (AcquireGuard)
+			if w.kind == byChannel {
+				r = l.releaser(gen)
+			}
+			l.q.grant(w, r, exclusive)
 		}
 	}
 	l.sync()

@@ -150,11 +150,10 @@ func (l *RWLock) acquireWait(ctx context.Context, write bool) (Release, error) {
 	}
 	w := l.q.enqueue(ctx, ask[Release]{n: 1, write: write}, byBlocking)
 	l.settle()
-	r, ok, _ := l.q.block(w)
-	if !ok {
+	if _, ok, _ := l.q.block(w); !ok {
 		return nil, ctx.Err()
 	}
-	return r, nil
+	return l.releaser(write), nil // made here, not by dispatch: see grantFor
 }
 
 // TryAcquireRead takes a read lock if one can be granted now without
@@ -334,9 +333,17 @@ func (l *RWLock) releaser(write bool) Release {
 
 func (l *RWLock) dispatch() {
 	for w := l.q.first(); w != nil && l.grab(w.write); w = l.q.first() {
-		l.q.grant(w, l.releaser(w.write), exclusive)
+		l.q.grant(w, l.grantFor(w), exclusive)
 	}
 	l.sync()
+}
+
+// grantFor is the value a grant to w carries (see Semaphore.grantFor).
+func (l *RWLock) grantFor(w *waiter[Release]) Release {
+	if w.kind == byBlocking {
+		return nil
+	}
+	return l.releaser(w.write)
 }
 
 // place grants w, a pending waiter of a selectx choice, or queues it.

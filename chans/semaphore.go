@@ -170,34 +170,43 @@ func (s *Semaphore) AcquireNWait(ctx context.Context, n int) (Release, error) {
 }
 
 func (s *Semaphore) acquireWait(ctx context.Context, n int, method string) (Release, error) {
+	if err := s.take(ctx, n, method); err != nil {
+		return nil, err
+	}
+	return s.releaser(n), nil
+}
+
+// take waits, in the caller's goroutine, until n permits are the caller's:
+// the blocking twins' wait, without the Release. TaskGroup uses it as it is,
+// since it gives each slot back once, itself, with give.
+func (s *Semaphore) take(ctx context.Context, n int, method string) error {
 	if n < 0 {
 		panic("chans: " + method + " with negative n")
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	if s.grabFast(n) {
-		return s.releaser(n), nil
+		return nil
 	}
 	s.mu.Lock()
 	s.q.bind(&s.mu, s)
 	if s.above(n) {
 		s.mu.Unlock()
-		return nil, ErrAboveBound
+		return ErrAboveBound
 	}
 	s.q.sweep()
 	if s.q.empty() && s.grab(n) {
 		s.sync()
 		s.mu.Unlock()
-		return s.releaser(n), nil
+		return nil
 	}
 	w := s.q.enqueue(ctx, ask[Release]{n: n}, byBlocking)
 	s.settle()
-	r, ok, _ := s.q.block(w)
-	if !ok {
-		return nil, ctx.Err()
+	if _, ok, _ := s.q.block(w); !ok {
+		return ctx.Err()
 	}
-	return r, nil
+	return nil
 }
 
 // TryAcquire is TryAcquireN(1).
@@ -396,12 +405,22 @@ func (s *Semaphore) releaser(n int) Release {
 func (s *Semaphore) dispatch() {
 	for w := s.q.first(); w != nil && int64(w.n) <= s.free(); w = s.q.first() {
 		s.grab(w.n)
-		s.q.grant(w, s.releaser(w.n), exclusive)
+		s.q.grant(w, s.grantFor(w), exclusive)
 	}
 	if s.free() > 0 {
 		s.unlockd.open()
 	}
 	s.sync()
+}
+
+// grantFor is the value a grant to w carries: its Release, for a channel
+// waiter; nothing for a blocking one, whose caller makes its own Release if
+// it needs one (TaskGroup does not).
+func (s *Semaphore) grantFor(w *waiter[Release]) Release {
+	if w.kind == byBlocking {
+		return nil
+	}
+	return s.releaser(w.n)
 }
 
 // place grants w, a pending waiter of a selectx choice, or queues it.

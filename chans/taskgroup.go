@@ -91,6 +91,7 @@ type TaskGroup[T any] struct {
 	ctx       context.Context
 	cancel    context.CancelCauseFunc
 	sem       *Semaphore // nil: no limit
+	putSlot   Release    // gives a slot taken by Go back: one func for the group, not one per task
 	limit     int
 	keepGoing bool
 
@@ -116,6 +117,7 @@ func NewTaskGroup[T any](ctx context.Context, limit int, onFailure OnFailure) *T
 	g.ctx, g.cancel = context.WithCancelCause(ctx)
 	if limit > 0 {
 		g.sem = NewSemaphore(limit)
+		g.putSlot = func() { g.sem.give(1) }
 	}
 	g.inited = true
 	return g
@@ -289,17 +291,14 @@ func (g *TaskGroup[T]) goSlot(gctx context.Context) (Release, error) {
 	if g.sem == nil {
 		return nil, nil
 	}
-	rel, err := g.sem.AcquireWait(gctx)
-	if err == nil {
-		err = notStarted(gctx, gctx)
-		if err != nil {
-			rel() // granted as gctx ended: start nothing after a cancel
-		}
-	}
-	if err != nil {
+	if err := g.sem.take(gctx, 1, "TaskGroup.Go"); err != nil {
 		return nil, notStarted(gctx, gctx)
 	}
-	return rel, nil
+	if err := notStarted(gctx, gctx); err != nil {
+		g.putSlot() // granted as gctx ended: start nothing after a cancel
+		return nil, err
+	}
+	return g.putSlot, nil
 }
 
 // slot waits for a slot, giving up when gctx or ctx ends. Without a limit it
