@@ -110,7 +110,7 @@ func newQueue[T any](name string, maxsize int, o queueOrder, less func(a, b T) b
 	if maxsize < 0 {
 		panic("chans: " + name + " with negative maxsize")
 	}
-	return &Queue[T]{max: maxsize, items: queueStore[T]{order: o, less: less}}
+	return &Queue[T]{max: maxsize, items: queueStore[T]{order: o, less: less, keep: min(maxsize, maxKept)}}
 }
 
 // Put offers v to the queue. The returned channel has a buffer of one and
@@ -193,13 +193,15 @@ func (q *Queue[T]) hold(v T) int {
 }
 
 // unhold returns the item in slot i and frees the slot. Once every slot is
-// free, the slots go, so a burst of blocked putters does not pin its memory.
+// free, the slots go if there are many, so a burst of blocked putters does
+// not pin its memory; a few stay, or a queue whose putters wait one at a
+// time would reallocate them at every put.
 func (q *Queue[T]) unhold(i int) T {
 	v := q.slots[i]
 	var zero T
 	q.slots[i] = zero
 	q.freeSlots = append(q.freeSlots, i)
-	if len(q.freeSlots) == len(q.slots) {
+	if len(q.freeSlots) == len(q.slots) && cap(q.slots) > 64 {
 		q.slots, q.freeSlots = nil, nil
 	}
 	return v
