@@ -642,13 +642,13 @@ func (q *waitq[T]) send(w *waiter[T], v T, h hold) {
 // What the caller asked is recorded as for enqueue, so reclaim can undo the
 // grant.
 func (q *waitq[T]) now(ctx context.Context, a ask[T], v T, h hold) <-chan T {
-	if h == final || ctx.Done() == nil {
-		if _, ok := ctx.(*choice.Ctx); !ok {
-			ch := make(chan T, 1)
-			ch <- v
-			close(ch)
-			return ch
-		}
+	// A choice's Done would make the derived context it saves for those
+	// who ask: look at its type first.
+	if _, ok := ctx.(*choice.Ctx); !ok && (h == final || ctx.Done() == nil) {
+		ch := make(chan T, 1)
+		ch <- v
+		close(ch)
+		return ch
 	}
 	w := q.newWaiter(ctx, a, byChannel)
 	if w.watch == watchedSel && !w.ctx.(*choice.Ctx).Add(w) {

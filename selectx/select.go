@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"sync"
 
 	"github.com/turnstile-go/turnstile/internal/choice"
 )
@@ -25,6 +26,7 @@ type armed interface {
 	waiter() choice.Waiter  // the waiter serving the op, or nil if it is foreign
 	regs() (from, to int)   // the waiters the op's call registered with the choice
 	fire()                  // call then with the value
+	done()                  // the call is over: the branch may serve another
 }
 
 // On makes a Select branch: op is started by Select and, if it wins, then is
@@ -39,12 +41,15 @@ func On[T any](op Op[T], then func(T)) Case {
 	if op == nil {
 		panic("selectx: On with a nil op")
 	}
-	return Case{on[T]{op, then}}
+	return Case{on[T]{op: op, then: then, spare: new(sync.Pool)}}
 }
 
 type on[T any] struct {
 	op   Op[T]
 	then func(T)
+	// spare keeps the started branches of finished Select calls, so that a
+	// Case used in a loop (an actor's) does not allocate one per call.
+	spare *sync.Pool
 }
 
 func (o on[T]) start(c *choice.Ctx, i int) armed {
@@ -53,7 +58,11 @@ func (o on[T]) start(c *choice.Ctx, i int) armed {
 	if ch == nil {
 		panic(fmt.Sprintf("selectx: Select: case %d's op returned a nil channel", i))
 	}
-	a := &onArmed[T]{c: ch, then: o.then, from: before, to: c.Len()}
+	a, _ := o.spare.Get().(*onArmed[T])
+	if a == nil {
+		a = new(onArmed[T])
+	}
+	*a = onArmed[T]{c: ch, then: o.then, from: before, to: c.Len(), spare: o.spare}
 	if a.to > before {
 		a.w = c.Find(before, ch)
 	}
@@ -66,6 +75,14 @@ type onArmed[T any] struct {
 	then     func(T)
 	w        choice.Waiter
 	from, to int
+	spare    *sync.Pool
+}
+
+// done gives a back to its Case once its Select call has finished with it.
+func (a *onArmed[T]) done() {
+	spare := a.spare
+	*a = onArmed[T]{}
+	spare.Put(a)
 }
 
 func (a *onArmed[T]) regs() (int, int) { return a.from, a.to }
@@ -119,12 +136,18 @@ func Select(ctx context.Context, cases ...Case) (int, error) {
 		return -1, err
 	}
 	c := choice.New(ctx)
-	defer c.End()
 	var buf [small]armed
 	as := buf[:0]
 	if len(cases) > small {
 		as = make([]armed, 0, len(cases))
 	}
+	all := make([]armed, 0, small) // every branch started, for done: as drops the closed ones
+	defer func() {
+		c.End()
+		for _, a := range all {
+			a.done()
+		}
+	}()
 	var closed []error
 	win := func(i int) (int, error) {
 		if w := as[i].waiter(); w != nil {
@@ -158,7 +181,9 @@ func Select(ctx context.Context, cases ...Case) (int, error) {
 		return -1
 	}
 	for i, cs := range cases {
-		as = append(as, cs.b.start(c, i))
+		a := cs.b.start(c, i)
+		as = append(as, a)
+		all = append(all, a)
 		if j := ready(i + 1); j >= 0 {
 			return win(j)
 		}
