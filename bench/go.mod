@@ -12,7 +12,6 @@ require (
 require github.com/smallnest/chanx v1.2.0
 
 require (
-	github.com/anishathalye/porcupine v1.3.1
 	github.com/destel/rill v0.8.1
 	github.com/sourcegraph/conc v0.3.0
 )
