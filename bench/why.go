@@ -30,8 +30,9 @@ message ("Semaphore."+method) on every call, not only when ctx is nil.`
 
 const whyLockWait = `AcquireWait takes the lock with one compare-and-swap and releases it with another, like
 AcquireGuard, but returns its hold as a Release func: Lock.releaser allocates a closure that captures
-the grant number, the one allocation per op of the allocation profile, and in the CPU profile the
-allocation (mallocgc under Lock.releaser) is most of the time. x/sync's Weighted allocates nothing.
+the grant number, the one allocation per op of the allocation profile, and in the CPU profile
+Lock.releaser, that is the allocation (mallocgc under it), is more than half of the time. x/sync's
+Weighted allocates nothing.
 AcquireGuard, the same acquire returning a value, is the row below: the difference between the two is
 the Release func.`
 
@@ -97,10 +98,12 @@ hands the value straight to the parked receiver: no select, no mutex, no allocat
 const whyFanout = `Per task, 4 allocations against errgroup's 2 (the allocation profile counts them per op of
 1,000 tasks): 2,000 in TaskGroup.launch (the task's Result and the closure of its go statement),
 1,000 for the task func the benchmark passes (errgroup's has the same) and 1,000 in
-Semaphore.releaser (the Release of the task's slot). Every Go after the eighth waits for a slot in
-Semaphore.AcquireWait: a select on its waiter's channel and the group's ctx (runtime.selectgo in the
-CPU profile), and the mutex retaken after the wake-up, where errgroup's Go blocks on one send into a
-buffered channel. With 1.5 µs of work per task the machinery's share is smaller, not gone.`
+Semaphore.releaser (the Release of the task's slot). In the CPU profile the allocations and the
+collector's work they bring come first (mallocgc, gcWriteBarrier, tryDeferToSpanScan, memclr), then
+the goroutine starts (newproc1) and the waits: every Go after the eighth waits for a slot in
+Semaphore.AcquireWait, a select on its waiter's channel and the group's ctx (runtime.selectgo) with
+the mutex retaken after the wake-up, where errgroup's Go blocks on one send into a buffered channel.
+With 1.5 µs of work per task the machinery's share is smaller, not gone.`
 
 const whyPipeline = `Each item passes four queue operations (the source's put, the stage's get and put, the
 sink's get), and with queues of 16 between a fast source, eight workers and one sink most of them
@@ -128,15 +131,17 @@ the channels' locks (lock2, unlock2). PutWait and GetWait (QueueWait) are the pa
 channel.`
 
 const whyUnbounded = `With a consumer that receives every item from ` + "`<-Get`" + `, each item costs a fresh
-channel (one allocation, or a waiter when the consumer has to queue for it) and a mutex pair on each
-side; chanx moves each item through three channel operations and its own goroutine. The profile
-shows which dominates in this run.`
+channel (the one allocation per item of the allocation profile; waitq.now and its makechan in the
+CPU profile, or a waiter when the consumer has to queue), a send, a close and a receive on it, and
+the queue's mutex on each side; chanx moves each item through three channel operations and its own
+goroutine, and allocates nothing per item. The consumer that takes stored items with TryGet and
+calls Get only when the queue is empty (UnboundedTryGet) makes no channel for an item already there.`
 
 const whyFirstChannels = `With plain channels as ops, First polls them in argument order after each start (so the
 earliest ready op wins), where reflect.Select makes one runtime call over all four. First also makes
 its choice context (choice.New, 2 allocations, one of them a channel: makechan in the CPU profile)
-and its race (newRace, 1), against reflect.Select's 5 allocations; the CPU profile shows newRace and
-the polling (race.poll, chanrecv) as the larger part.`
+and its race (newRace, 1), against reflect.Select's 5 allocations. In the CPU profile, newRace (the
+allocations) is the largest part of First's own time, then the polling (race.ready, chanrecv).`
 
 const whyCrowd = `Each queued waiter costs a waiter record and its channel; with a cancellable ctx, the
 waiters of one ctx share one context.AfterFunc registration (a crowd). The allocation profile shows
