@@ -253,13 +253,20 @@ func (l *Lock) String() string {
 }
 
 // grabFast takes the lock if it is free and nothing is tracked, without the
-// mutex, and returns the number of the grant.
+// mutex, and returns the number of the grant. A compare-and-swap that fails
+// because the word moved on is tried again, not taken for "held": the
+// tempting one-shot version makes TryAcquire fail now and then on a lock
+// that was never held at any instant of the call.
 func (l *Lock) grabFast() (uint64, bool) {
-	s := l.state.Load()
-	if s&(lockHeld|lockSlow) == 0 && l.state.CompareAndSwap(s, (s+lockGen)|lockHeld) {
-		return (s + lockGen) / lockGen, true
+	for {
+		s := l.state.Load()
+		if s&(lockHeld|lockSlow) != 0 {
+			return 0, false
+		}
+		if l.state.CompareAndSwap(s, (s+lockGen)|lockHeld) {
+			return (s + lockGen) / lockGen, true
+		}
 	}
-	return 0, false
 }
 
 // grab takes the lock if it is free, whatever the queue (callers check it);
@@ -298,8 +305,8 @@ func (l *Lock) sync() {
 // and looking second is what makes the race harmless: once the bit is set,
 // no release can take the fast path, so the look cannot miss one.
 func (l *Lock) settle() {
-	l.sync()
 	testHookQueued()
+	l.sync()
 	if l.state.Load()&lockHeld == 0 {
 		l.dispatch()
 	}
@@ -381,6 +388,8 @@ func grantNow[T any](v T) <-chan T {
 	return ch
 }
 
-// testHookQueued runs between a waiter's queueing and the look that makes it
-// safe (see settle); tests use it to force a release into that instant.
+// testHookQueued runs after a waiter was queued and before lockSlow (or its
+// Semaphore and RWLock kin) is set: the instant in which a holder's fast
+// release can still succeed without seeing the waiter (see settle). Tests
+// use it to force a release into that instant.
 var testHookQueued = func() {}

@@ -404,6 +404,7 @@ func (q *Queue[T]) Shutdown(immediate bool) {
 // loop body, so breaking out of the loop loses nothing; the body owns each
 // item it is given, and with Join in use must call TaskDone for it.
 func (q *Queue[T]) All(ctx context.Context) iter.Seq[T] {
+	checkCtx(ctx, "Queue.All")
 	return func(yield func(T) bool) {
 		for {
 			// The receive blocks until the Get is decided: no Get is ever

@@ -244,10 +244,19 @@ func taken(st int64, write bool) int64 {
 	return st + rwReader
 }
 
-// grabFast takes a grant if nothing is tracked, without the mutex.
+// grabFast takes a grant if nothing is tracked, without the mutex; a
+// compare-and-swap lost to another caller (two readers at once) is tried
+// again (see Lock.grabFast).
 func (l *RWLock) grabFast(write bool) bool {
-	st := l.state.Load()
-	return st&rwSlow == 0 && l.can(st, write) && l.state.CompareAndSwap(st, taken(st, write))
+	for {
+		st := l.state.Load()
+		if st&rwSlow != 0 || !l.can(st, write) {
+			return false
+		}
+		if l.state.CompareAndSwap(st, taken(st, write)) {
+			return true
+		}
+	}
 }
 
 // grab takes a grant if the state admits one, with l.mu held.
@@ -317,8 +326,8 @@ func (l *RWLock) sync() {
 
 // settle runs after a waiter was queued; see Lock.settle.
 func (l *RWLock) settle() {
-	l.sync()
 	testHookQueued()
+	l.sync()
 	l.dispatch()
 }
 

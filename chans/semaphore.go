@@ -290,10 +290,19 @@ func (s *Semaphore) free() int64 { return s.state.Load() >> 1 }
 // above reports whether n permits could never be had.
 func (s *Semaphore) above(n int) bool { return s.bound > 0 && int64(n) > s.bound }
 
-// grabFast takes n free permits if nothing is tracked, without the mutex.
+// grabFast takes n free permits if nothing is tracked, without the mutex;
+// a compare-and-swap lost to another caller is tried again (see
+// Lock.grabFast).
 func (s *Semaphore) grabFast(n int) bool {
-	st := s.state.Load()
-	return st&semSlow == 0 && st>>1 >= int64(n) && s.state.CompareAndSwap(st, st-int64(n)<<1)
+	for {
+		st := s.state.Load()
+		if st&semSlow != 0 || st>>1 < int64(n) {
+			return false
+		}
+		if s.state.CompareAndSwap(st, st-int64(n)<<1) {
+			return true
+		}
+	}
 }
 
 // grab takes n free permits, with s.mu held.
@@ -363,8 +372,8 @@ func (s *Semaphore) sync() {
 
 // settle runs after a waiter was queued; see Lock.settle.
 func (s *Semaphore) settle() {
-	s.sync()
 	testHookQueued()
+	s.sync()
 	if s.free() > 0 {
 		s.dispatch()
 	}

@@ -65,9 +65,10 @@ const (
 // task's own, is created at the call and parked there). Nothing runs once
 // the group is idle.
 //
-// Memory model: everything a task did happens before its Result is observed
-// settled, and so before the close of any Wait channel that observes the
-// task done, and before Err, Collect or an iterator report it.
+// Memory model: in the terms of [the Go memory model], everything a task did
+// happens before its Result is observed settled, and so before the close of
+// any Wait channel that observes the task done, and before Err, Collect or an
+// iterator report it.
 //
 // What it takes from others: from golang.org/x/sync/errgroup, the derived
 // context cancelled at the first failure, a Go that waits for a slot, and the
@@ -82,6 +83,8 @@ const (
 // (conc issue 156). From destel/rill, ordered and unordered (completion
 // order) consumption, and streaming results while tasks still run instead of
 // waiting for all.
+//
+// [the Go memory model]: https://go.dev/ref/mem
 type TaskGroup[T any] struct {
 	mu        sync.Mutex
 	inited    bool

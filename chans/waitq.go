@@ -787,6 +787,11 @@ func (w *waiter[T]) Withdraw() {
 		q.takeBack(w)
 		q.o.dispatch()
 	}
+	// The choice lets go of w after this call: it may serve again.
+	if w.state == finished && w.kind == byChannel && q.nfree < maxFree {
+		w.watch = unwatched
+		q.recycle(w)
+	}
 }
 
 func (w *waiter[T]) Received() {

@@ -23,6 +23,7 @@ type armed interface {
 	channel() reflect.Value // for reflect.Select, when the op is foreign
 	took(v reflect.Value)   // the value reflect.Select received
 	waiter() choice.Waiter  // the waiter serving the op, or nil if it is foreign
+	regs() (from, to int)   // the waiters the op's call registered with the choice
 	fire()                  // call then with the value
 }
 
@@ -52,19 +53,22 @@ func (o on[T]) start(c *choice.Ctx, i int) armed {
 	if ch == nil {
 		panic(fmt.Sprintf("selectx: Select: case %d's op returned a nil channel", i))
 	}
-	a := &onArmed[T]{c: ch, then: o.then}
-	if c.Len() > before {
+	a := &onArmed[T]{c: ch, then: o.then, from: before, to: c.Len()}
+	if a.to > before {
 		a.w = c.Find(before, ch)
 	}
 	return a
 }
 
 type onArmed[T any] struct {
-	c    <-chan T
-	v    T
-	then func(T)
-	w    choice.Waiter
+	c        <-chan T
+	v        T
+	then     func(T)
+	w        choice.Waiter
+	from, to int
 }
+
+func (a *onArmed[T]) regs() (int, int) { return a.from, a.to }
 
 func (a *onArmed[T]) poll() (ready, ok bool) {
 	select {
@@ -160,13 +164,21 @@ func Select(ctx context.Context, cases ...Case) (int, error) {
 		}
 	}
 	c.Arm()
+	covered := 0
 	for i := range as {
-		if a := as[i]; a != nil && a.waiter() != nil {
-			a.waiter().Arm()
+		if a := as[i]; a != nil {
+			// Every waiter the op registered, as race.arm explains.
+			if from, to := a.regs(); to > from {
+				c.ArmRange(from, to)
+				covered += to - from
+			}
 		}
 		if j := ready(i + 1); j >= 0 {
 			return win(j)
 		}
+	}
+	if c.Len() > covered {
+		c.ArmRange(0, -1) // what foreign goroutines registered meanwhile
 	}
 	for {
 		live, foreign := 0, 0
