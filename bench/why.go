@@ -71,20 +71,20 @@ grant costs the Release closure (mallocgc; 1 allocation per op in the allocation
 2 per queued waiter, its channel and its list element). The scheduler's part (schedule, findRunnable,
 casgstatus) is the same on both sides.`
 
-const whyFirstLocks = `The allocation profile counts 11 allocations per call against reflect.Select's 5: 7 in
-waitq.newWaiter (First starts the ops in order and stops at the first ready one, so on average 1.5
-held locks get a waiter before the free one wins; each waiter has a new channel, 2 allocations since
-Release is a func, and a waiter record when the free list is empty), 2 in choice.New (First's
-context), 1 in newRace and 1 for the winner's Release closure. No goroutine is started (the target
-is met). In the CPU profile the ops' start (race.start, selWait, newWaiter and its makechan) and the
+const whyFirstLocks = `The allocation profile counts 7 allocations per call against reflect.Select's 5: 5 in
+waitq.newWaiter, for 2.5 waiters per call on average (First starts the ops in argument order and
+stops at the first one ready, so the winner's waiter comes with those of the 1.5 held locks started
+before it), each with a new channel of 2 allocations, since Release is a func; 1 in newRace (the race
+and its choice) and 1 for the winner's Release closure. No goroutine is started (the target is met).
+In the CPU profile the ops' start (race.start, selWait, newWaiter and its makechan) and the
 allocator come first; reflect.Select makes one runtime call over four channels that already exist.`
 
-const whySelectLoop = `A Select over four ops of package chans allocates about 11 times per iteration (the
-allocation profile): the choice (choice.New, 2), a waiter and a channel for each case started
-before the ready one (newWaiter), a record per started case (selectx.on.start) and, when the Lock
-case wins, its Release. No goroutine is started. In the CPU profile the allocator (mallocgc,
-makechan, memclr) and the collector's work come first; the native select allocates nothing and
-takes about 0.2 µs.`
+const whySelectLoop = `A Select over four ops of package chans allocates about 8 times per iteration (the
+allocation profile, where shares below one per op print as 0): the choice (choice.New), a waiter's
+channel for each case started up to the ready one (waitq.newWaiter), a record per started case
+(selectx.on.start) and, when the Lock or the token wins, its Release. No goroutine is started. In the
+CPU profile the allocator (mallocgc, makechan, memclr) and the collector's work come first; the
+native select allocates nothing.`
 
 const whyHandoff = `Both sides wake a parked goroutine per op (handoffs/op, in the info rows, says how nearly
 every acquisition was a handoff). A handoff of a Lock: the releaser takes the Lock's sync.Mutex
@@ -139,9 +139,10 @@ calls Get only when the queue is empty (UnboundedTryGet) makes no channel for an
 
 const whyFirstChannels = `With plain channels as ops, First polls them in argument order after each start (so the
 earliest ready op wins), where reflect.Select makes one runtime call over all four. First also makes
-its choice context (choice.New, 2 allocations, one of them a channel: makechan in the CPU profile)
-and its race (newRace, 1), against reflect.Select's 5 allocations. In the CPU profile, newRace (the
-allocations) is the largest part of First's own time, then the polling (race.ready, chanrecv).`
+its race and choice (newRace, the one allocation of the allocation profile), against
+reflect.Select's 5 allocations, and withdraws nothing since no op of package chans took part. The
+CPU profile shows where First's own time goes in this run: the race (newRace), the polling
+(race.ready, chanrecv) and the allocator.`
 
 const whyCrowd = `Each queued waiter costs a waiter record and its channel; with a cancellable ctx, the
 waiters of one ctx share one context.AfterFunc registration (a crowd). The allocation profile shows
