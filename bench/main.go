@@ -91,8 +91,11 @@ func (c *config) quick() {
 func commandLine() string {
 	args := []string{"go run ."}
 	for _, a := range os.Args[1:] {
-		if a == "" || strings.ContainsAny(a, " \t\"'|*") {
-			a = fmt.Sprintf("'%s'", a)
+		switch {
+		case strings.Contains(a, "'"):
+			a = fmt.Sprintf("%q", a)
+		case a == "" || strings.ContainsAny(a, " \t\"|*$"):
+			a = "'" + a + "'"
 		}
 		args = append(args, a)
 	}

@@ -71,7 +71,9 @@ func TestParse(t *testing.T) {
 	is.Equal(res[series{"LockWait", "chans", "allocs/op"}], []float64{1, 1})            // -benchmem's units
 	is.Equal(res[series{"Fanout/work=none", "errgroup", "ns/task"}], []float64{0.9, 1}) // nested names, custom units
 	is.Equal(res[series{"Crowd/ctx=cancel", "chans", "B/waiter"}], []float64{300, 200})
-	is.Equal(len(res[series{"LockWait", "chans", "sec/op"}]), 0) // units stay as printed, not benchstat's tidied ones
+	is.Equal(res.summary(series{"Crowd/ctx=cancel", "chans", "B/waiter"}).center, 250.0)
+	is.Equal(res[series{"Crowd/ctx=cancel", "chans", "B/waiter"}], []float64{300, 200}) // still in round order
+	is.Equal(len(res[series{"LockWait", "chans", "sec/op"}]), 0)                        // units stay as printed, not benchstat's tidied ones
 
 	s := res.summary(series{"LockWait", "xsync", "ns/op"})
 	is.Equal(s.n, 2)
@@ -155,6 +157,10 @@ func TestCheckPlantedMiss(t *testing.T) {
 	is.True(strings.Contains(md, "| no data | – |"))
 	is.True(strings.Contains(md, "```\nTABLES\n```"))
 	is.True(strings.Contains(md, "go run . -test"))
+	// FirstLocks' rounds (1.67× and 2.20×) lie on both sides of ≤ 2×; LockWait's (2.20–3.00×) do not.
+	is.True(rowOf(t, rows, "FirstLocks", nsOp).straddles())
+	is.True(!lw.straddles())
+	is.True(strings.Contains(md, "The single rounds of 1 rows lie on both sides of the target, so their status can flip from one run of the command to the next: `FirstLocks ÷ reflect`."))
 
 	var out bytes.Buffer
 	rep.printTable(&out)

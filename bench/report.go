@@ -68,14 +68,14 @@ func loadAvg() string {
 // versions: what was measured.
 func modules() string {
 	out, err := exec.Command("go", "list", "-deps", "-test", "-f",
-		"{{with .Module}}{{.Path}} {{.Version}}{{with .Replace}}(local, {{.Path}}){{end}}{{end}}", ".").Output()
+		"{{with .Module}}{{if not .Main}}{{.Path}} {{.Version}}{{with .Replace}} (local, {{.Path}}){{end}}{{end}}{{end}}", ".").Output()
 	if err != nil {
 		return ""
 	}
 	var v []string
 	for line := range strings.Lines(string(out)) {
 		line = strings.TrimSpace(line)
-		if line != "" && !strings.HasPrefix(line, "github.com/turnstile-go/turnstile/bench ") && !slices.Contains(v, line) {
+		if line != "" && !slices.Contains(v, line) {
 			v = append(v, line)
 		}
 	}
@@ -161,7 +161,17 @@ func (r report) markdown() string {
 		}
 	}
 	p("\n%d targets met, %d missed.", met, missed)
-	p(" Counts per op (allocations, goroutines) are met within 0.01 of the target, since an average over b.N ops can carry a stray allocation of the runtime's.\n")
+	p(" Counts per op (allocations, goroutines) are met within 0.01 of the target, since an average over b.N ops can carry a stray allocation of the runtime's.")
+	var flips []string
+	for _, x := range r.rows {
+		if x.straddles() {
+			flips = append(flips, "`"+x.label()+"`")
+		}
+	}
+	if len(flips) > 0 {
+		p(" The single rounds of %d rows lie on both sides of the target, so their status can flip from one run of the command to the next: %s.", len(flips), strings.Join(flips, ", "))
+	}
+	p("\n")
 	if link := relLink(r.cfg.md, r.cfg.svg); link != "" {
 		p("\n![ours ÷ baseline, log scale](%s)\n", link)
 	}

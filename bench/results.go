@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 
 	"golang.org/x/perf/benchfmt"
@@ -82,7 +83,9 @@ func (r results) summary(s series) summary {
 	if len(vals) == 0 {
 		return summary{}
 	}
-	sm := benchmath.AssumeNothing.Summary(benchmath.NewSample(vals, &benchmath.DefaultThresholds), 0.95)
+	// NewSample sorts the values it is given, in place: a copy keeps the
+	// series in round order for roundRatios.
+	sm := benchmath.AssumeNothing.Summary(benchmath.NewSample(slices.Clone(vals), &benchmath.DefaultThresholds), 0.95)
 	return summary{
 		n: len(vals), center: sm.Center, lo: sm.Lo, hi: sm.Hi,
 		undetermined: math.IsInf(sm.Lo, 0) || math.IsInf(sm.Hi, 0),

@@ -170,6 +170,12 @@ func (x row) valueString() string {
 	return fmtUnit(x.value, x.unit)
 }
 
+// straddles reports whether the single rounds of a ratio target lie on both
+// sides of its limit: one round met it, another missed it.
+func (x row) straddles() bool {
+	return x.paired && x.hasTarget() && x.lo <= x.limit && x.hi > x.limit
+}
+
 func (x row) spread() string {
 	if !x.paired {
 		return ""
