@@ -12,10 +12,10 @@ per op that this costs: 2 in grantNow (runtime.makechan allocates the hchan and,
 buffer of an element type that holds pointers, which a func is) and 1 in Lock.releaser (the Release
 closure, which captures the grant number so that a second call panics). Then come a send, a close
 and a receive on the new channel, and a compare-and-swap to release. The channel-mutex allocates
-nothing and makes one send and one receive on a channel that already exists. In the CPU profile the
-allocator and the collector's work that the allocations bring (mallocgc, makechan, memclr,
-gcmarknewobject, gcWriteBarrier) come first, then the new channel's own locks (lock2 and unlock2
-under chansend, closechan and chanrecv). The 4.5× of the target is the issue's estimate of the
+nothing and makes one send and one receive on a channel that already exists. The CPU profile is
+mostly the allocator and the collector's work that the allocations bring (mallocgc, makechan, memclr,
+gcmarknewobject, gcWriteBarrier) and the new channel's own locks (lock2 and unlock2 under chansend,
+closechan and chanrecv). The 4.5× of the target is the issue's estimate of the
 channel's cost; here the channel and the Release cost more than that, and how much more moves with
 the collector's share of the machine (see the single rounds). AcquireWait (1 allocation) and
 AcquireGuard (none) are the paths without a channel.`
@@ -24,8 +24,8 @@ const whySemaphoreChannel = `The same shape as the Lock's channel path, with the
 allocations (2 in grantNow for the channel of Release and its buffer, 1 in Semaphore.releaser for
 the Release closure), a ticket taken from a sync.Pool and put back (it makes a second call of the
 Release panic), a send, a close and a receive; x/sync's Acquire(2)+Release(2) is a sync.Mutex pair
-around a counter and allocates nothing. The CPU profile shows the allocations first (mallocgc,
-makechan), and runtime.concatstrings: Semaphore.acquire builds its method name for checkCtx's panic
+around a counter and allocates nothing. The CPU profile shows the allocations (mallocgc, makechan)
+and runtime.concatstrings: Semaphore.acquire builds its method name for checkCtx's panic
 message ("Semaphore."+method) on every call, not only when ctx is nil.`
 
 const whyLockWait = `AcquireWait takes the lock with one compare-and-swap and releases it with another, like
@@ -63,12 +63,16 @@ the ring buffer; TryPut then runs dispatch. The channel does the same under its 
 bookkeeping. The profile shows that bookkeeping; the gap is small and moves from round to round.`
 
 const whyContended = `Most acquisitions queue and are handed the lock by a release. A queued waiter of package
-chans waits in waitq.block: a select on its waiter's channel and ctx.Done() (runtime.selectgo, the
-largest item of the CPU profile), and once woken it takes the Lock's sync.Mutex again to recycle its
-waiter, on a mutex that the other goroutines are contending for. x/sync's waiter also selects on its
-channel and ctx.Done(), but returns without retaking the semaphore's mutex once it was readied. The
-grant costs the Release closure (mallocgc; 1 allocation per op in the allocation profile; x/sync makes
-2 per queued waiter, its channel and its list element). The scheduler's part (schedule, findRunnable,
+chans waits in waitq.block, a select on its waiter's channel and ctx.Done() (runtime.selectgo in
+the CPU profile), and once woken it takes the Lock's sync.Mutex again to recycle its waiter, on a
+mutex that the other goroutines are contending for; x/sync's waiter also selects on its channel and
+ctx.Done(), but returns without retaking the semaphore's mutex once it was readied. A handoff to a
+blocking waiter (LockWaitContended) also makes its Release twice: the allocation profile puts half
+of the allocations under Lock.unlock → dispatch → Lock.releaser (the Release sent into the waiter's
+channel, which lockWait drops) and the other half under AcquireWait → Lock.releaser (the Release it
+returns, made again from the grant number), so B/op shows about two 24-byte closures per op where
+the uncontended AcquireWait makes one (pprof prints the counts per op truncated). x/sync makes its
+channel and its list element per queued waiter. The scheduler's part (schedule, findRunnable,
 casgstatus) is the same on both sides.`
 
 const whyFirstLocks = `The allocation profile counts 7 allocations per call against reflect.Select's 5: 5 in
@@ -76,33 +80,36 @@ waitq.newWaiter, for 2.5 waiters per call on average (First starts the ops in ar
 stops at the first one ready, so the winner's waiter comes with those of the 1.5 held locks started
 before it), each with a new channel of 2 allocations, since Release is a func; 1 in newRace (the race
 and its choice) and 1 for the winner's Release closure. No goroutine is started (the target is met).
-In the CPU profile the ops' start (race.start, selWait, newWaiter and its makechan) and the
-allocator come first; reflect.Select makes one runtime call over four channels that already exist.`
+The CPU profile shows the ops' start (race.start, selWait, newWaiter and its makechan) and the
+allocator; reflect.Select makes one runtime call over four channels that already exist.`
 
 const whySelectLoop = `A Select over four ops of package chans allocates about 8 times per iteration (the
 allocation profile, where shares below one per op print as 0): the choice (choice.New), a waiter's
 channel for each case started up to the ready one (waitq.newWaiter), a record per started case
-(selectx.on.start) and, when the Lock or the token wins, its Release. No goroutine is started. In the
-CPU profile the allocator (mallocgc, makechan, memclr) and the collector's work come first; the
-native select allocates nothing.`
+(selectx.on.start) and, when the Lock or the token wins, its Release. No goroutine is started. The
+CPU profile shows the allocator (mallocgc, makechan, memclr) and the collector's work; the native
+select allocates nothing.`
 
 const whyHandoff = `Both sides wake a parked goroutine per op (handoffs/op, in the info rows, says how nearly
 every acquisition was a handoff). A handoff of a Lock: the releaser takes the Lock's sync.Mutex
-(waiters are queued, so the fast path is closed), dispatch makes the next grant's Release (1
-allocation per op in the allocation profile) and sends it into the head waiter's channel, which
-readies it; the woken waiter leaves its select (waitq.block, runtime.selectgo the largest item of
-the CPU profile) and takes the mutex again to recycle its waiter; the releaser's next AcquireWait
-takes the mutex, queues and parks in the same select. The ping-pong is one unbuffered send that
-hands the value straight to the parked receiver: no select, no mutex, no allocation.`
+(waiters are queued, so the fast path is closed), dispatch makes a Release and sends it into the
+head waiter's channel, which readies it; the woken waiter leaves its select (waitq.block,
+runtime.selectgo in the CPU profile), takes the mutex again to recycle its waiter, drops the Release
+it was sent and makes another from the grant number (the allocation profile: half the allocations
+under Lock.unlock → dispatch → Lock.releaser, half under AcquireWait → Lock.releaser); the
+releaser's next AcquireWait takes the mutex, queues and parks in the same select. The ping-pong is
+one unbuffered send that hands the value straight to the parked receiver: no select, no mutex, no
+allocation.`
 
 const whyFanout = `Per task, 4 allocations against errgroup's 2 (the allocation profile counts them per op of
 1,000 tasks): 2,000 in TaskGroup.launch (the task's Result and the closure of its go statement),
 1,000 for the task func the benchmark passes (errgroup's has the same) and 1,000 in
-Semaphore.releaser (the Release of the task's slot). In the CPU profile the allocations and the
-collector's work they bring come first (mallocgc, gcWriteBarrier, tryDeferToSpanScan, memclr), then
-the goroutine starts (newproc1) and the waits: every Go after the eighth waits for a slot in
-Semaphore.AcquireWait, a select on its waiter's channel and the group's ctx (runtime.selectgo) with
-the mutex retaken after the wake-up, where errgroup's Go blocks on one send into a buffered channel.
+Semaphore.releaser (the Release of the task's slot). The CPU profile shares the time between the
+allocations and the collector's work they bring (mallocgc, gcWriteBarrier, tryDeferToSpanScan,
+memclr), the goroutine starts (newproc1) and the waits for a slot: every Go after the eighth waits
+in Semaphore.AcquireWait, a select on its waiter's channel and the group's ctx (runtime.selectgo)
+with the mutex retaken after the wake-up, where errgroup's Go blocks on one send into a buffered
+channel.
 With 1.5 µs of work per task the machinery's share is smaller, not gone.`
 
 const whyPipeline = `Each item passes four queue operations (the source's put, the stage's get and put, the
@@ -126,8 +133,8 @@ const whyQueueChannel = `Each op returns two fresh channels: Put's answer (2 all
 is an interface and makechan allocates the buffer apart) and Get's item (1 allocation, the hchan with
 its buffer, since int holds no pointers; with a cancellable ctx the grant goes through a tracked
 waiter instead). Then a send, a close and a receive on each. The buffered channel allocates nothing
-and makes one send and one receive. In the CPU profile makechan and the allocator come first, then
-the channels' locks (lock2, unlock2). PutWait and GetWait (QueueWait) are the paths without a
+and makes one send and one receive. The CPU profile shows makechan and the allocator, and the
+channels' locks (lock2, unlock2). PutWait and GetWait (QueueWait) are the paths without a
 channel.`
 
 const whyUnbounded = `With a consumer that receives every item from ` + "`<-Get`" + `, each item costs a fresh
