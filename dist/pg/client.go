@@ -259,6 +259,7 @@ func (c *Client) wakeAll() {
 		for w := range ws {
 			w.notify('p')
 			w.notify('e')
+			w.notify('r')
 		}
 	}
 }

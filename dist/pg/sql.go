@@ -22,6 +22,77 @@ WITH q AS (
 SELECT count(*) FROM (SELECT DISTINCT queue FROM ins) f,
 	LATERAL (SELECT pg_notify('` + channel + `', 'p:' || f.queue)) n`
 
+// newQueueSQL creates queue $1 with bound $2 (0: unbounded) and its room
+// of $2 free slots, unless it exists, and returns the bound it has. No row
+// comes back when another process created it at the same moment (the
+// insert waited for that commit, which this statement's snapshot does not
+// see): run it again.
+const newQueueSQL = `
+WITH ins AS (
+	INSERT INTO turnstile_queues (name, max_size) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING max_size
+), room AS (
+	INSERT INTO turnstile_room (queue, slot) SELECT $1, s FROM ins, generate_series(0, ins.max_size - 1) s
+)
+SELECT max_size FROM ins
+UNION ALL
+SELECT max_size FROM turnstile_queues WHERE name = $1`
+
+// putRoomSQL is putSQL for a bounded queue, for the putters of one process
+// at once: $2 to $5 are the items' payloads, priorities, run-at times (NULL:
+// after the delay $5, in microseconds, from now) and $6 the index of the
+// putter each belongs to, putters in order and each one's items together. It
+// takes free slots from the room without waiting for any (SKIP LOCKED: a
+// slot that another put is taking is not free), admits the longest run of
+// whole putters, from the first, that the slots it got can hold, and gives
+// each admitted item a slot. It never waits on the server: with no room, it
+// admits nothing and says so.
+//
+// It reports whether the queue is open, how many items it admitted, how
+// many slots it locked and how many it could see: seeing more than it
+// locked means another put held them, which may give them back (a batch
+// that did not fit, an abort) without telling anyone, so the caller looks
+// again soon instead of waiting for a notification.
+//
+// Why slots, and not a count: the tempting statement counts the queue's
+// items and inserts if the count is below the bound, under a lock on the
+// queue's row so that puts take turns. Under READ COMMITTED a statement
+// that waits for a row lock still counts with the snapshot it took before
+// waiting, which misses the items of the put it waited for: the bound is
+// overshot by as many puts as queue up. A counter column updated in place
+// is exact, but then every Done would update the queue's one row, and Dones
+// would take turns on it (a DoneTx for the whole of the caller's
+// transaction). Slots cost a Done one insert into turnstile_room, with no
+// lock that another Done waits for.
+const putRoomSQL = `
+WITH q AS (
+	SELECT name FROM turnstile_queues WHERE name = $1 AND state = 0
+), v AS (
+	SELECT u.*, max(u.o) OVER (PARTITION BY u.g) AS last
+	FROM unnest($2::bytea[], $3::integer[], $4::timestamptz[], $5::bigint[], $6::integer[])
+		WITH ORDINALITY AS u(p, pri, at, delay, g, o)
+), pick AS (
+	SELECT slot FROM turnstile_room WHERE queue = $1 AND EXISTS (SELECT 1 FROM q)
+	LIMIT cardinality($2::bytea[])
+	FOR UPDATE SKIP LOCKED
+), fit AS (
+	SELECT coalesce(max(last), 0) AS n FROM v WHERE last <= (SELECT count(*) FROM pick)
+), taken AS (
+	DELETE FROM turnstile_room r
+	USING (SELECT slot, row_number() OVER (ORDER BY slot) AS o FROM pick) s, fit
+	WHERE r.queue = $1 AND r.slot = s.slot AND s.o <= fit.n
+	RETURNING r.slot, s.o
+), ins AS (
+	INSERT INTO turnstile_items (queue, priority, run_at, slot, payload)
+	SELECT $1, v.pri, coalesce(v.at, now() + v.delay * interval '1 microsecond'), taken.slot, v.p
+	FROM v JOIN taken ON taken.o = v.o
+	ORDER BY v.o
+	RETURNING queue
+)
+SELECT EXISTS (SELECT 1 FROM q), (SELECT n FROM fit), (SELECT count(*) FROM pick),
+	(SELECT count(*) FROM (SELECT 1 FROM turnstile_room WHERE queue = $1 LIMIT cardinality($2::bytea[])) s),
+	(SELECT count(*) FROM (SELECT DISTINCT queue FROM ins) f,
+		LATERAL (SELECT pg_notify('` + channel + `', 'p:' || f.queue)) n)`
+
 // claimSQL claims up to $4 ready items, lowest priority first, then oldest,
 // skipping rows that other claims are taking (SKIP LOCKED), for owner $2
 // under claim number $3, and counts the attempt. It reads the owner's row FOR
@@ -83,6 +154,40 @@ WITH m AS (
 	RETURNING id, queue
 )` + emptied
 
+// freed is emptied for a bounded queue: the statement removed rows d(id,
+// queue, slot), whose slots go back to the room, and r tells the waiting
+// putters of every process. Every statement that frees a slot notifies,
+// whether or not it sees a putter waiting: the snapshot of a Done cannot
+// see a putter that failed a moment ago, and a putter's snapshot cannot see
+// a Done that commits after it, so skipping the notification when "nobody
+// waits" would strand a putter until the safety poll.
+const freed = `, room AS (
+	INSERT INTO turnstile_room (queue, slot) SELECT queue, slot FROM d WHERE slot IS NOT NULL
+)
+SELECT count(*) FROM d LEFT JOIN LATERAL (
+	SELECT pg_notify('` + channel + `', 'e:' || d.queue)
+	WHERE NOT EXISTS (SELECT 1 FROM turnstile_items WHERE queue = d.queue AND owner IS NULL AND d.id IS NOT NULL)
+) n ON true LEFT JOIN LATERAL (
+	SELECT pg_notify('` + channel + `', 'r:' || d.queue) WHERE d.slot IS NOT NULL
+) r ON true`
+
+// doneRoomSQL is doneSQL for a bounded queue.
+const doneRoomSQL = `
+WITH d AS (
+	DELETE FROM turnstile_items WHERE id = $1 AND owner = $2 AND claim = $3 RETURNING id, queue, slot
+)` + freed
+
+// deadRoomSQL is deadSQL for a bounded queue: a dead item leaves the queue
+// and frees its slot.
+const deadRoomSQL = `
+WITH d AS (
+	DELETE FROM turnstile_items WHERE id = $1 AND owner = $2 AND claim = $3
+	RETURNING id, queue, priority, attempts, put_at, payload, slot
+), m AS (
+	INSERT INTO turnstile_dead (id, queue, priority, attempts, last_error, put_at, payload)
+	SELECT id, queue, priority, attempts, $4, put_at, payload FROM d
+)` + freed
+
 // failSQL gives a claimed item back with error $4, its attempt counted.
 const failSQL = `
 WITH r AS (
@@ -114,7 +219,8 @@ SELECT count(*) FROM (SELECT DISTINCT queue FROM r) f,
 
 // returnSQL gives back items that getters gave up ($2 ids, $3 their claim
 // numbers), taking the attempt back; after Shutdown(immediate) of queue $4
-// it drops them instead, as chans.Queue does.
+// it drops them instead, as chans.Queue does (their slots, in a bounded
+// queue, go back to the room).
 const returnSQL = `
 WITH s AS (
 	SELECT state FROM turnstile_queues WHERE name = $4
@@ -123,7 +229,9 @@ WITH s AS (
 ), d AS (
 	DELETE FROM turnstile_items i USING mine, s
 	WHERE s.state = 2 AND i.owner = $1 AND i.id = mine.id AND i.claim = mine.claim
-	RETURNING i.id, i.queue
+	RETURNING i.id, i.queue, i.slot
+), room AS (
+	INSERT INTO turnstile_room (queue, slot) SELECT queue, slot FROM d WHERE slot IS NOT NULL
 ), r AS (
 	UPDATE turnstile_items i SET owner = NULL, claim = NULL, attempts = i.attempts - 1
 	FROM mine, s
@@ -136,12 +244,15 @@ SELECT (SELECT count(*) FROM (SELECT DISTINCT queue FROM r) f,
 		LATERAL (SELECT pg_notify('` + channel + `', 'e:' || f.queue)) n)`
 
 // shutdownSQL shuts queue $1 down (state $2: 1, or 2 for immediately, which
-// also drops the unclaimed items) and tells every process.
+// also drops the unclaimed items, giving their slots back) and tells every
+// process; the s notification wakes waiting putters too, to fail.
 const shutdownSQL = `
 WITH s AS (
 	UPDATE turnstile_queues SET state = greatest(state, $2) WHERE name = $1 RETURNING name
 ), d AS (
-	DELETE FROM turnstile_items WHERE $2 = 2 AND queue = $1 AND owner IS NULL RETURNING id
+	DELETE FROM turnstile_items WHERE $2 = 2 AND queue = $1 AND owner IS NULL RETURNING slot
+), room AS (
+	INSERT INTO turnstile_room (queue, slot) SELECT $1, slot FROM d WHERE slot IS NOT NULL
 )
 SELECT count(*) FROM s,
 	LATERAL (SELECT pg_notify('` + channel + `', 's:' || s.name)) n,

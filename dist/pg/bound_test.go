@@ -1,0 +1,344 @@
+package pg_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/matryer/is"
+	"github.com/turnstile-go/turnstile/dist"
+	"github.com/turnstile-go/turnstile/dist/pg"
+)
+
+// quiet is how long a test watches for an answer that must not come (a put
+// let in while the queue is full) before it believes it will not.
+const quiet = 300 * time.Millisecond
+
+// unanswered checks that a put's channel yields nothing for quiet.
+func unanswered(t *testing.T, ch <-chan error, what string) {
+	t.Helper()
+	select {
+	case err := <-ch:
+		t.Fatalf("%s: answered %v, want it still waiting", what, err)
+	case <-time.After(quiet):
+	}
+}
+
+// answer receives a put's answer, bounded in time.
+func answer(t *testing.T, ch <-chan error, what string) error {
+	t.Helper()
+	select {
+	case err := <-ch:
+		return err
+	case <-time.After(time.Minute):
+		t.Fatalf("%s: no answer within a minute", what)
+	}
+	return nil
+}
+
+// roomInvariant checks, in one snapshot, that the queue's free slots and
+// its items' slots are exactly the slots 0 .. max-1, each once.
+func roomInvariant(t *testing.T, pool *pgxpool.Pool, queue string, max int) {
+	t.Helper()
+	var slots, distinct, lo, hi, unslotted int
+	if err := pool.QueryRow(ctx(t), `SELECT count(*), count(DISTINCT slot), coalesce(min(slot), 0), coalesce(max(slot), 0),
+			(SELECT count(*) FROM turnstile_items WHERE queue = $1 AND slot IS NULL)
+		FROM (SELECT slot FROM turnstile_room WHERE queue = $1
+			UNION ALL SELECT slot FROM turnstile_items WHERE queue = $1 AND slot IS NOT NULL) s`,
+		queue).Scan(&slots, &distinct, &lo, &hi, &unslotted); err != nil {
+		t.Fatal(err)
+	}
+	if slots != max || distinct != max || lo != 0 || hi != max-1 || unslotted != 0 {
+		t.Fatalf("slots of %q: %d (%d distinct, %d..%d), %d items without one; want each of 0..%d once",
+			queue, slots, distinct, lo, hi, unslotted, max-1)
+	}
+}
+
+func unfinished(t *testing.T, q *pg.Queue[int]) int {
+	t.Helper()
+	n, err := q.Unfinished(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestBoundBackpressure: a full queue makes Put wait, and a claimed item
+// still counts: only its Done lets the putter in.
+func TestBoundBackpressure(t *testing.T) {
+	is := is.New(t)
+	c, pool := newClient(t)
+	q := newQueue(t, c, pg.MaxSize(2))
+	is.Equal(q.Cap(), 2)
+	is.NoErr(<-q.Put(ctx(t), 1))
+	is.NoErr(q.PutWait(ctx(t), 2))
+	third := q.Put(ctx(t), 3)
+	unanswered(t, third, "Put on a full queue")
+	it, err := q.GetWait(ctx(t))
+	is.NoErr(err)
+	is.Equal(it.Value(), 1)
+	unanswered(t, third, "Put while a worker holds an item") // claimed items count
+	n, err := q.Len(ctx(t))
+	is.NoErr(err)
+	is.Equal(n, 1)
+	is.Equal(unfinished(t, q), 2)
+	is.True(strings.Contains(q.String(), "putters[1]"))
+	is.NoErr(it.Done(ctx(t)))
+	is.NoErr(answer(t, third, "Put after a Done"))
+	is.Equal(unfinished(t, q), 2)
+	roomInvariant(t, pool, q.Name(), 2)
+	for _, want := range []int{2, 3} {
+		it, err := q.GetWait(ctx(t))
+		is.NoErr(err)
+		is.Equal(it.Value(), want)
+		is.NoErr(it.Done(ctx(t)))
+	}
+	closedWithin(t, "Join", q.Join())
+	roomInvariant(t, pool, q.Name(), 2)
+}
+
+// TestBoundFailAndDeadLetter: Fail keeps the item's slot (it is handed out
+// again), a move to turnstile_dead frees it, and so does DoneTx's commit
+// (not its rollback).
+func TestBoundFailAndDeadLetter(t *testing.T) {
+	is := is.New(t)
+	c, pool := newClient(t)
+	q, err := pg.NewQueue(ctx(t), c, queueName(t), pg.JSON[int](), pg.MaxSize(1), pg.MaxAttempts(2))
+	is.NoErr(err)
+	defer q.Close()
+	is.NoErr(q.PutWait(ctx(t), 1))
+	next := q.Put(ctx(t), 2)
+	it, err := q.GetWait(ctx(t))
+	is.NoErr(err)
+	is.NoErr(it.Fail(ctx(t), errors.New("once")))
+	unanswered(t, next, "Put after a Fail")
+	it, err = q.GetWait(ctx(t))
+	is.NoErr(err)
+	is.Equal(it.Attempt(), 2)
+	is.NoErr(it.Fail(ctx(t), errors.New("twice"))) // its last attempt: dead
+	is.NoErr(answer(t, next, "Put after the item went to turnstile_dead"))
+	it, err = q.GetWait(ctx(t))
+	is.NoErr(err)
+	is.Equal(it.Value(), 2)
+	third := q.Put(ctx(t), 3)
+	tx, err := pool.Begin(ctx(t))
+	is.NoErr(err)
+	is.NoErr(it.DoneTx(ctx(t), tx))
+	is.NoErr(tx.Rollback(ctx(t)))
+	unanswered(t, third, "Put after a DoneTx rolled back")
+	tx, err = pool.Begin(ctx(t))
+	is.NoErr(err)
+	is.NoErr(it.DoneTx(ctx(t), tx))
+	unanswered(t, third, "Put before DoneTx's commit")
+	is.NoErr(tx.Commit(ctx(t)))
+	is.NoErr(answer(t, third, "Put after DoneTx's commit"))
+	roomInvariant(t, pool, q.Name(), 1)
+}
+
+// TestBoundTryPut: TryPut says ErrFull on a full queue, and never passes a
+// putter of this process that waits, even once room is made for it.
+func TestBoundTryPut(t *testing.T) {
+	is := is.New(t)
+	c, pool := newClient(t)
+	q := newQueue(t, c, pg.MaxSize(1))
+	is.NoErr(q.TryPut(ctx(t), 1))
+	err := q.TryPut(ctx(t), 2)
+	is.True(errors.Is(err, dist.ErrFull))
+	waiter := q.Put(ctx(t), 3)
+	unanswered(t, waiter, "Put on a full queue")
+	it, err := q.GetWait(ctx(t))
+	is.NoErr(err)
+	is.NoErr(it.Done(ctx(t)))
+	// The room is the waiter's: whether it got in yet or not, TryPut
+	// finds the queue full.
+	err = q.TryPut(ctx(t), 4)
+	is.True(errors.Is(err, dist.ErrFull))
+	is.NoErr(answer(t, waiter, "the waiting Put"))
+	it, err = q.GetWait(ctx(t))
+	is.NoErr(err)
+	is.Equal(it.Value(), 3)
+	is.NoErr(it.Done(ctx(t)))
+	is.NoErr(q.TryPutWith(ctx(t), 5, pg.Priority(1)))
+	_, err = q.TryGet(ctx(t))
+	is.NoErr(err)
+	is.Equal(unfinished(t, q), 1) // only 5: 2 and 4 never went in
+	roomInvariant(t, pool, q.Name(), 1)
+	ended, cancel := context.WithCancel(ctx(t))
+	cancel()
+	is.True(errors.Is(q.TryPut(ended, 6), context.Canceled))
+}
+
+// TestBoundPutCancelled: a putter whose ctx ends while it waits for room
+// gets ctx.Err() at once, and its item is never seen; the putters behind it
+// move up.
+func TestBoundPutCancelled(t *testing.T) {
+	is := is.New(t)
+	c, _ := newClient(t)
+	q := newQueue(t, c, pg.MaxSize(1))
+	is.NoErr(q.PutWait(ctx(t), 1))
+	pctx, cancel := context.WithCancel(ctx(t))
+	gone := q.Put(pctx, 2)
+	behind := q.Put(ctx(t), 3)
+	unanswered(t, gone, "Put on a full queue")
+	cancel()
+	is.True(errors.Is(answer(t, gone, "the cancelled Put"), context.Canceled))
+	timed, cancel2 := context.WithTimeout(ctx(t), 50*time.Millisecond)
+	defer cancel2()
+	is.True(errors.Is(q.PutWait(timed, 4), context.DeadlineExceeded))
+	it, err := q.GetWait(ctx(t))
+	is.NoErr(err)
+	is.NoErr(it.Done(ctx(t)))
+	is.NoErr(answer(t, behind, "the Put behind the cancelled one"))
+	it, err = q.GetWait(ctx(t))
+	is.NoErr(err)
+	is.Equal(it.Value(), 3) // 2 and 4 never went in
+	is.NoErr(it.Done(ctx(t)))
+	_, err = q.TryGet(ctx(t))
+	is.True(errors.Is(err, dist.ErrEmpty))
+}
+
+// TestBoundPuttersFIFO: putters of one process that wait are let in in the
+// order of their calls, whatever order their goroutines ran in.
+func TestBoundPuttersFIFO(t *testing.T) {
+	is := is.New(t)
+	c, _ := newClient(t)
+	q := newQueue(t, c, pg.MaxSize(1))
+	is.NoErr(q.PutWait(ctx(t), 0))
+	const n = 6
+	var chs []<-chan error
+	for i := 1; i <= n; i++ {
+		chs = append(chs, q.Put(ctx(t), i))
+	}
+	// Every put has tried and joined the line: what the test orders is
+	// the line, not the goroutines' race to it.
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(q.String(), "putters[6]") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the putters did not all queue: %v", q)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for i := 0; i <= n; i++ {
+		it, err := q.GetWait(ctx(t))
+		is.NoErr(err)
+		is.Equal(it.Value(), i)
+		is.NoErr(it.Done(ctx(t)))
+		if i < n {
+			is.NoErr(answer(t, chs[i], "a waiting Put"))
+		}
+	}
+}
+
+// TestBoundPutBatch: a batch goes in whole or waits, in line; one larger
+// than the bound is refused.
+func TestBoundPutBatch(t *testing.T) {
+	is := is.New(t)
+	c, pool := newClient(t)
+	q := newQueue(t, c, pg.MaxSize(3))
+	is.True(errors.Is(q.PutBatch(ctx(t), []int{1, 2, 3, 4}), dist.ErrAboveLimit))
+	is.NoErr(q.PutWait(ctx(t), 1))
+	batch := make(chan error, 1)
+	go func() { batch <- q.PutBatch(ctx(t), []int{2, 3, 4}) }()
+	unanswered(t, batch, "a batch of 3 with room for 2")
+	// A single put behind the batch does not pass it, though it fits.
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(q.String(), "putters[1]") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the batch did not queue: %v", q)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	single := q.Put(ctx(t), 5)
+	unanswered(t, single, "a put behind a waiting batch")
+	is.Equal(unfinished(t, q), 1)
+	it, err := q.GetWait(ctx(t))
+	is.NoErr(err)
+	is.NoErr(it.Done(ctx(t)))
+	is.NoErr(answer(t, batch, "the batch"))
+	var got []int
+	for range 3 {
+		it, err := q.GetWait(ctx(t))
+		is.NoErr(err)
+		got = append(got, it.Value())
+		is.NoErr(it.Done(ctx(t)))
+	}
+	is.Equal(got, []int{2, 3, 4})
+	is.NoErr(answer(t, single, "the put behind the batch"))
+	roomInvariant(t, pool, q.Name(), 3)
+}
+
+// TestBoundShutdown: Shutdown, in another process, ends the wait of the
+// putters of this one with ErrShutdown; Shutdown(immediate) gives the
+// dropped items' slots back.
+func TestBoundShutdown(t *testing.T) {
+	is := is.New(t)
+	c, pool := newClient(t)
+	other, _ := newClient(t)
+	q := newQueue(t, c, pg.MaxSize(2))
+	is.NoErr(q.PutBatch(ctx(t), []int{1, 2}))
+	w1 := q.Put(ctx(t), 3)
+	w2 := make(chan error, 1)
+	go func() { w2 <- q.PutWait(ctx(t), 4) }()
+	unanswered(t, w1, "Put on a full queue")
+	oq, err := pg.NewQueue(ctx(t), other, q.Name(), pg.JSON[int]())
+	is.NoErr(err)
+	defer oq.Close()
+	is.Equal(oq.Cap(), 2) // opened without MaxSize: the queue's bound
+	held, err := oq.GetWait(ctx(t))
+	is.NoErr(err)
+	is.NoErr(oq.Shutdown(ctx(t), true))
+	is.True(errors.Is(answer(t, w1, "a waiting Put at Shutdown"), dist.ErrShutdown))
+	is.True(errors.Is(answer(t, w2, "a waiting PutWait at Shutdown"), dist.ErrShutdown))
+	is.True(errors.Is(q.TryPut(ctx(t), 5), dist.ErrShutdown))
+	is.Equal(unfinished(t, q), 1) // the unclaimed item was dropped
+	is.NoErr(held.Done(ctx(t)))
+	roomInvariant(t, pool, q.Name(), 2)
+}
+
+// TestBoundClose: Close ends the wait of this process's putters with
+// ErrClosed.
+func TestBoundClose(t *testing.T) {
+	is := is.New(t)
+	c, _ := newClient(t)
+	q, err := pg.NewQueue(ctx(t), c, queueName(t), pg.JSON[int](), pg.MaxSize(1))
+	is.NoErr(err)
+	is.NoErr(q.PutWait(ctx(t), 1))
+	w := q.Put(ctx(t), 2)
+	unanswered(t, w, "Put on a full queue")
+	q.Close()
+	is.True(errors.Is(answer(t, w, "a waiting Put at Close"), pg.ErrClosed))
+	is.True(errors.Is(q.PutWait(ctx(t), 3), pg.ErrClosed))
+}
+
+// TestBoundMismatch: the bound is the queue's: a NewQueue with another
+// MaxSize is refused, one without any adopts it.
+func TestBoundMismatch(t *testing.T) {
+	is := is.New(t)
+	c, _ := newClient(t)
+	name := queueName(t)
+	q, err := pg.NewQueue(ctx(t), c, name, pg.JSON[int](), pg.MaxSize(5))
+	is.NoErr(err)
+	defer q.Close()
+	_, err = pg.NewQueue(ctx(t), c, name, pg.JSON[int](), pg.MaxSize(6))
+	is.True(errors.Is(err, pg.ErrBoundMismatch))
+	_, err = pg.NewQueue(ctx(t), c, name, pg.JSON[int](), pg.MaxSize(0))
+	is.True(errors.Is(err, pg.ErrBoundMismatch))
+	same, err := pg.NewQueue(ctx(t), c, name, pg.JSON[int](), pg.MaxSize(5))
+	is.NoErr(err)
+	same.Close()
+	any, err := pg.NewQueue(ctx(t), c, name, pg.JSON[int]())
+	is.NoErr(err)
+	is.Equal(any.Cap(), 5)
+	any.Close()
+	free := newQueue(t, c)
+	is.Equal(free.Cap(), 0)
+	_, err = pg.NewQueue(ctx(t), c, free.Name(), pg.JSON[int](), pg.MaxSize(5))
+	is.True(errors.Is(err, pg.ErrBoundMismatch))
+	defer func() {
+		is.True(recover() != nil) // a negative bound is misuse
+	}()
+	pg.MaxSize(-1)
+}

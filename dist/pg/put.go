@@ -1,0 +1,325 @@
+package pg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/turnstile-go/turnstile/dist"
+)
+
+// The putters of a bounded queue. A put first tries at once, in its own
+// goroutine, if no putter of this process waits; when the queue is full it
+// joins q.putters, in the order of the calls, and the queue's admitter (one
+// goroutine per bounded queue and process) puts the waiting ones, oldest
+// first and several per statement, whenever room may have appeared: a
+// notification r (a Done or a move to turnstile_dead, in any process), s (a
+// Shutdown: they fail), a reconnection, or the safety poll. Nothing polls
+// the server otherwise.
+//
+// A putter's ctx decides while no statement carries its item: if it ends,
+// the putter leaves the line at once with ctx.Err(). Once a statement that
+// can put the item is sent, the answer decides (see Queue.Put).
+
+// A putReq is one put of a bounded queue, waiting for room or being put.
+type putReq struct {
+	seq      uint64 // the order of the calls
+	ctx      context.Context
+	payloads [][]byte
+	o        putOpts
+	ch       chan error // buffer of one: the answer, sent once
+	state    putState
+	stop     func() bool
+}
+
+type putState uint8
+
+const (
+	waiting  putState = iota // in q.putters, no statement carries it
+	sending                  // in q.putters, in the admitter's statement
+	answered                 // out of q.putters, its answer sent
+)
+
+// putResult is what putRoomSQL reports.
+type putResult struct {
+	open    bool
+	n       int // items admitted: those of the first putters, adding up to n
+	picked  int // free slots the statement locked
+	visible int // free slots it saw, locked by others or not
+}
+
+// contended reports whether another put held slots that the statement saw
+// free: it may give them back without a notification (its batch did not
+// fit, or it failed), so a putter that did not get in looks again soon.
+func (r putResult) contended() bool { return r.visible > r.picked }
+
+// contendedRetry is how soon a putter looks again when others held the
+// room it saw: about the time their statements take.
+const contendedRetry = 5 * time.Millisecond
+
+func (q *Queue[T]) errFull() error {
+	return fmt.Errorf("pg: put on %q: %w", q.name, dist.ErrFull)
+}
+
+// putRoom puts payloads in the bounded queue q, all or none, waiting for
+// room unless try.
+func (q *Queue[T]) putRoom(ctx context.Context, payloads [][]byte, o putOpts, try bool, seq uint64) error {
+	if len(payloads) > q.max {
+		return fmt.Errorf("pg: put of %d items on %q, bounded at %d: %w", len(payloads), q.name, q.max, dist.ErrAboveLimit)
+	}
+	r := &putReq{seq: seq, ctx: ctx, payloads: payloads, o: o, ch: make(chan error, 1)}
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return ErrClosed
+	}
+	if len(q.putters) > 0 {
+		// Never pass a putter that waits: queue behind it, or be full.
+		if try {
+			q.mu.Unlock()
+			return q.errFull()
+		}
+		q.queuePutter(r)
+		q.mu.Unlock()
+		return <-r.ch
+	}
+	gen := q.roomGen.Load()
+	q.mu.Unlock()
+
+	// The fast path: nobody of this process waits, so try at once, as
+	// many puts of this process may at the same time.
+	res, err := q.putStmt(ctx, []*putReq{r})
+	switch {
+	case err != nil:
+		return err
+	case !res.open:
+		return q.errShutdown()
+	case res.n == len(payloads):
+		return nil
+	case try:
+		return q.errFull()
+	}
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		q.mu.Unlock()
+		return err // it ended while the statement was on its way: not put
+	}
+	q.queuePutter(r)
+	// Room made after the statement's snapshot was announced to the
+	// admitter, which may have found nobody waiting then: have it look.
+	if res.contended() || q.roomGen.Load() != gen {
+		q.pokeRoom()
+	}
+	q.mu.Unlock()
+	return <-r.ch
+}
+
+// queuePutter puts r in line by the order of the calls (a put that had
+// tried at once may come back after a later call queued) and watches its
+// ctx. Called with q.mu held.
+func (q *Queue[T]) queuePutter(r *putReq) {
+	i, _ := slices.BinarySearchFunc(q.putters, r, func(a, b *putReq) int {
+		switch {
+		case a.seq < b.seq:
+			return -1
+		case a.seq > b.seq:
+			return 1
+		}
+		return 0
+	})
+	q.putters = slices.Insert(q.putters, i, r)
+	// If ctx has ended already, the func runs at once in its own goroutine
+	// and finds r waiting once q.mu is unlocked.
+	r.stop = context.AfterFunc(r.ctx, func() { q.abandonPut(r) })
+}
+
+// abandonPut is run when the ctx of a waiting putter ends: it leaves the
+// line, not put. One in the admitter's statement is answered by the
+// admitter, with the statement's outcome.
+func (q *Queue[T]) abandonPut(r *putReq) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if r.state != waiting {
+		return
+	}
+	head := q.putters[0] == r
+	q.answerPut(r, r.ctx.Err())
+	// A batch at the head may have needed more room than the next putter
+	// does.
+	if head && len(r.payloads) > 1 && len(q.putters) > 0 {
+		q.pokeRoom()
+	}
+}
+
+// answerPut takes r out of the line and answers it. Called with q.mu held.
+func (q *Queue[T]) answerPut(r *putReq, err error) {
+	q.putters = slices.DeleteFunc(q.putters, func(x *putReq) bool { return x == r })
+	r.state = answered
+	r.stop()
+	r.ch <- err
+}
+
+// refusePutters answers every waiting putter with err; those in the
+// admitter's statement get its outcome. Called with q.mu held.
+func (q *Queue[T]) refusePutters(err error) {
+	for _, r := range slices.Clone(q.putters) {
+		if r.state == waiting {
+			q.answerPut(r, err)
+		}
+	}
+}
+
+// pokeRoom tells the admitter that room may have appeared.
+func (q *Queue[T]) pokeRoom() {
+	q.roomGen.Add(1)
+	select {
+	case q.room <- struct{}{}:
+	default:
+	}
+}
+
+// admitter is a bounded queue's goroutine for its waiting putters. It
+// sleeps until a poke or the safety poll, which keeps its own rhythm as the
+// fetcher's does.
+func (q *Queue[T]) admitter() {
+	defer q.c.wg.Done()
+	defer close(q.admitted)
+	defer func() {
+		q.mu.Lock()
+		q.closed = true
+		q.refusePutters(ErrClosed)
+		q.mu.Unlock()
+	}()
+	t := time.NewTimer(q.c.poll)
+	defer t.Stop()
+	for q.ctx.Err() == nil {
+		again, wait := q.admitPass()
+		if again {
+			continue
+		}
+		t.Reset(wait)
+		select {
+		case <-q.room:
+		case <-t.C:
+		case <-q.ctx.Done():
+		}
+	}
+}
+
+// admitPass puts what it can of the waiting putters, oldest first, in one
+// statement. It reports whether to go again at once (all it sent got in and
+// more wait), or else how long to sleep at most.
+func (q *Queue[T]) admitPass() (again bool, wait time.Duration) {
+	q.mu.Lock()
+	var batch []*putReq
+	items := 0
+	for _, r := range q.putters {
+		if len(batch) > 0 && items+len(r.payloads) > q.batch {
+			break
+		}
+		r.state = sending
+		batch = append(batch, r)
+		items += len(r.payloads)
+	}
+	q.mu.Unlock()
+	if len(batch) == 0 {
+		return false, q.c.poll
+	}
+	res, err := q.putStmt(q.ctx, batch)
+
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err != nil && q.ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		err = ErrClosed // closed before the statement was sent
+	}
+	in := 0
+	for _, r := range batch {
+		var ans error
+		switch {
+		case err != nil:
+			ans = err
+		case !res.open:
+			ans = q.errShutdown()
+		case in+len(r.payloads) <= res.n:
+			in += len(r.payloads)
+		case r.ctx.Err() != nil:
+			ans = r.ctx.Err() // it ended while the statement was on its way: not put
+		case q.closed:
+			ans = ErrClosed
+		default:
+			r.state = waiting
+			continue
+		}
+		q.answerPut(r, ans)
+	}
+	switch {
+	case err != nil:
+		// The others try again soon (the server may be restarting).
+		return false, 50 * time.Millisecond
+	case !res.open:
+		q.state = max(q.state, 1)
+		q.refusePutters(q.errShutdown())
+		return false, q.c.poll
+	case len(q.putters) == 0:
+		return false, q.c.poll
+	case in == items:
+		return true, 0
+	case res.contended():
+		return false, contendedRetry
+	}
+	return false, q.c.poll
+}
+
+// putStmt runs putRoomSQL for the putters of batch, in their order.
+func (q *Queue[T]) putStmt(ctx context.Context, batch []*putReq) (putResult, error) {
+	var (
+		payloads [][]byte
+		prios    []int
+		ats      []*time.Time
+		delays   []int64
+		groups   []int32
+	)
+	for g, r := range batch {
+		var at *time.Time
+		if !r.o.at.IsZero() {
+			at = &r.o.at
+		}
+		for _, p := range r.payloads {
+			payloads = append(payloads, p)
+			prios = append(prios, r.o.priority)
+			ats = append(ats, at)
+			delays = append(delays, r.o.delay.Microseconds())
+			groups = append(groups, int32(g))
+		}
+	}
+	var res putResult
+	var notified int
+	err := q.c.run(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
+		return conn.QueryRow(ctx, putRoomSQL, q.name, payloads, prios, ats, delays, groups).
+			Scan(&res.open, &res.n, &res.picked, &res.visible, &notified)
+	}, nil)
+	return res, err
+}
+
+// doneStmt and deadStmt are the statements that take an item out of this
+// queue: in a bounded queue they give its slot back and tell the putters.
+func (q *Queue[T]) doneStmt() string {
+	if q.max > 0 {
+		return doneRoomSQL
+	}
+	return doneSQL
+}
+
+func (q *Queue[T]) deadStmt() string {
+	if q.max > 0 {
+		return deadRoomSQL
+	}
+	return deadSQL
+}
