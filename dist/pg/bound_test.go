@@ -3,7 +3,11 @@ package pg_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -341,4 +345,118 @@ func TestBoundMismatch(t *testing.T) {
 		is.True(recover() != nil) // a negative bound is misuse
 	}()
 	pg.MaxSize(-1)
+}
+
+// TestBoundAcrossProcesses: producers in three processes (two goroutines
+// each) put into a queue bounded at 5, every put cancelled at a random
+// moment or not (at the call, while it waits for room, while its statement
+// is on the server) or tried with TryPut, while workers here take the items
+// with randomly cancelled gets and do them slowly enough that the queue is
+// full most of the time. A monitor checks, in snapshot after snapshot, that
+// the bound holds and that the queue's slots are exactly accounted for
+// (free slots plus items is the bound). At the end, every item whose put
+// answered nil was done exactly once, every put answered ctx.Err() or
+// ErrFull left nothing behind (no done_log row, no item, no dead row), and
+// an unknown outcome at most once.
+func TestBoundAcrossProcesses(t *testing.T) {
+	is := is.New(t)
+	const max, producers = 5, 3
+	per := 400
+	if testing.Short() {
+		per = 150
+	}
+	c, pool := newClient(t)
+	createDoneLog(t, pool)
+	q := newQueue(t, c, pg.MaxSize(max))
+
+	// The monitor: one snapshot per query.
+	stopMon := make(chan struct{})
+	var samples, fullSeen int
+	var monErr error
+	monDone := make(chan struct{})
+	go func() {
+		defer close(monDone)
+		for {
+			select {
+			case <-stopMon:
+				return
+			default:
+			}
+			var items, room int
+			if err := pool.QueryRow(ctx(t), `SELECT (SELECT count(*) FROM turnstile_items WHERE queue = $1),
+				(SELECT count(*) FROM turnstile_room WHERE queue = $1)`, q.Name()).Scan(&items, &room); err != nil {
+				monErr = err
+				return
+			}
+			samples++
+			if items == max {
+				fullSeen++
+			}
+			if items > max || items+room != max {
+				monErr = fmt.Errorf("a snapshot with %d items and %d free slots, bound %d", items, room, max)
+				return
+			}
+		}
+	}()
+
+	wctx, stopWork := context.WithCancel(context.Background())
+	defer stopWork()
+	var workers sync.WaitGroup
+	for g := range 3 {
+		workers.Go(func() { work(wctx, pool, q, rand.New(rand.NewPCG(uint64(g), 9))) })
+	}
+
+	outcomes := make(map[string][]int)
+	var mu sync.Mutex
+	var readers sync.WaitGroup
+	for p := range producers {
+		pr := startWorker(t, "produce", q.Name(), envMax+"="+strconv.Itoa(max),
+			envFirst+"="+strconv.Itoa(p*100_000), envCount+"="+strconv.Itoa(per))
+		readers.Go(func() {
+			for {
+				l := pr.line(t)
+				if l == "end" {
+					break
+				}
+				out, v, _ := strings.Cut(l, " ")
+				n, err := strconv.Atoi(v)
+				if err != nil {
+					t.Errorf("producer line %q", l)
+					continue
+				}
+				mu.Lock()
+				outcomes[out] = append(outcomes[out], n)
+				mu.Unlock()
+			}
+			if err := pr.wait(t); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	readers.Wait()
+	closedWithin(t, "Join after the producers", q.Join())
+	close(stopMon)
+	<-monDone
+	is.NoErr(q.Shutdown(ctx(t), false))
+	stopWork()
+	workers.Wait()
+	is.NoErr(monErr)
+
+	for out, vs := range outcomes {
+		if out != "ok" && out != "no" && out != "maybe" {
+			t.Errorf("%d puts answered %s", len(vs), out)
+		}
+	}
+	t.Logf("%d snapshots, %d of them full; puts: %d ok, %d not put, %d unknown",
+		samples, fullSeen, len(outcomes["ok"]), len(outcomes["no"]), len(outcomes["maybe"]))
+	is.Equal(len(outcomes["ok"])+len(outcomes["no"])+len(outcomes["maybe"]), producers*per)
+	is.True(len(outcomes["ok"]) > 0)
+	is.True(len(outcomes["no"]) > 0) // the cancellations did happen
+	is.True(fullSeen > 0)            // and the bound was met
+	maybe := make(map[int]bool)
+	for _, v := range outcomes["maybe"] {
+		maybe[v] = true
+	}
+	ledger(t, pool, q.Name(), outcomes["ok"], maybe)
+	roomInvariant(t, pool, q.Name(), max)
 }
