@@ -22,18 +22,22 @@ var ErrClosed = errors.New("pg: queue closed")
 
 // A Queue is a work queue on PostgreSQL shared by every process that opens
 // the same name on the same database: chans.Queue's model (FIFO or by
-// priority, TaskDone and Join, Shutdown) with items that are claimed, not
-// taken, until the worker settles them. See the package doc for the design.
+// priority, bounded or not, TaskDone and Join, Shutdown) with items that are
+// claimed, not taken, until the worker settles them. See the package doc for
+// the design, and [MaxSize] for bounds.
 //
 // Order: items come out lowest priority first, then in the order they were
 // put, items handed out again included (their place is their first put). An
 // item put with a run-at time is not handed out before it. Getters of this
 // process are served in the order of their calls, and TryGet never passes one;
-// getters of different processes are not ordered among themselves.
+// so are the putters of this process that wait for room in a bounded queue,
+// and TryPut never passes one. Getters, and putters, of different processes
+// are not ordered among themselves.
 //
 // Cancellation is decided locally (dist's Q2): a Get whose ctx ends before
 // its caller received has its channel closed at once, and an item already on
-// its way goes back where the next Get of this process finds it first. No
+// its way goes back where the next Get of this process finds it first; a put
+// whose ctx ends while it waits for room leaves at once, without a trace. No
 // statement is ever cancelled by a caller's ctx: once sent, its answer is
 // waited for, so pgx never closes a connection to cancel one.
 //
