@@ -15,7 +15,7 @@ import (
 // goroutine, if no putter of this process waits; when the queue is full it
 // joins q.putters, in the order of the calls, and the queue's admitter (one
 // goroutine per bounded queue and process) puts the waiting ones, oldest
-// first and several per statement, whenever room may have appeared: a
+// first, up to maxAdmit per statement, whenever room may have appeared: a
 // notification r (a Done or a move to turnstile_dead, in any process), s (a
 // Shutdown: they fail), a reconnection, or the safety poll. Nothing polls
 // the server otherwise.
@@ -39,14 +39,14 @@ type putState uint8
 
 const (
 	waiting  putState = iota // in q.putters, no statement carries it
-	sending                  // in q.putters, in the admitter's statement
+	sending                  // in q.putters, the admitter's statement carries it
 	answered                 // out of q.putters, its answer sent
 )
 
-// putResult is what putRoomSQL reports.
+// putResult is what putOneRoomSQL and putManyRoomSQL report.
 type putResult struct {
 	open    bool
-	n       int // items admitted: those of the first putters, adding up to n
+	n       int // items put: all of the putter's, or none
 	picked  int // free slots the statement locked
 	visible int // free slots it saw, locked by others or not
 }
@@ -91,7 +91,7 @@ func (q *Queue[T]) putRoom(ctx context.Context, payloads [][]byte, o putOpts, tr
 
 	// The fast path: nobody of this process waits, so try at once, as
 	// many puts of this process may at the same time.
-	res, err := q.putStmt(ctx, []*putReq{r})
+	res, err := q.putStmt(ctx, r)
 	switch {
 	case err != nil:
 		return err
@@ -213,96 +213,116 @@ func (q *Queue[T]) admitter() {
 	}
 }
 
-// admitPass puts what it can of the waiting putters, oldest first, in one
-// statement. It reports whether to go again at once (all it sent got in and
-// more wait), or else how long to sleep at most.
+// admitPass puts the oldest waiting putters there is room for: up to
+// maxAdmit of those with one item each, in one statement, or one with a
+// batch. It reports whether to go again at once (all it sent got in and more
+// wait), or else how long to sleep at most.
 func (q *Queue[T]) admitPass() (again bool, wait time.Duration) {
 	q.mu.Lock()
 	var batch []*putReq
-	items := 0
 	for _, r := range q.putters {
-		if len(batch) > 0 && items+len(r.payloads) > q.batch {
+		if len(batch) == maxAdmit || len(batch) > 0 && (len(r.payloads) > 1 || len(batch[0].payloads) > 1) {
 			break
 		}
 		r.state = sending
 		batch = append(batch, r)
-		items += len(r.payloads)
 	}
 	q.mu.Unlock()
 	if len(batch) == 0 {
 		return false, q.c.poll
 	}
-	res, err := q.putStmt(q.ctx, batch)
+	var res putResult
+	var err error
+	if len(batch[0].payloads) > 1 {
+		res, err = q.putStmt(q.ctx, batch[0])
+		if err == nil && res.n > 0 {
+			res.n = 1 // one putter in
+		}
+	} else {
+		res, err = q.putSingles(batch)
+	}
 
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if err != nil && q.ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		err = ErrClosed // closed before the statement was sent
 	}
-	in := 0
-	for _, r := range batch {
-		var ans error
+	left := false // a putter left the line without getting in
+	for i, r := range batch {
 		switch {
 		case err != nil:
-			ans = err
+			q.answerPut(r, err)
 		case !res.open:
-			ans = q.errShutdown()
-		case in+len(r.payloads) <= res.n:
-			in += len(r.payloads)
+			q.answerPut(r, q.errShutdown())
+		case i < res.n:
+			q.answerPut(r, nil)
 		case r.ctx.Err() != nil:
-			ans = r.ctx.Err() // it ended while the statement was on its way: not put
+			q.answerPut(r, r.ctx.Err()) // it ended while the statement was on its way: not put
+			left = true
 		case q.closed:
-			ans = ErrClosed
+			q.answerPut(r, ErrClosed)
 		default:
 			r.state = waiting
-			continue
 		}
-		q.answerPut(r, ans)
 	}
 	switch {
 	case err != nil:
-		// The others try again soon (the server may be restarting).
-		return false, 50 * time.Millisecond
+		return false, 50 * time.Millisecond // the next try soon: the server may be restarting
 	case !res.open:
 		q.state = max(q.state, 1)
 		q.refusePutters(q.errShutdown())
 		return false, q.c.poll
 	case len(q.putters) == 0:
 		return false, q.c.poll
-	case in == items:
+	case res.n == len(batch):
 		return true, 0
+	case left && len(batch[0].payloads) > 1:
+		return true, 0 // a batch that left may have needed more room than the next putter
 	case res.contended():
 		return false, contendedRetry
 	}
 	return false, q.c.poll
 }
 
-// putStmt runs putRoomSQL for the putters of batch, in their order.
-func (q *Queue[T]) putStmt(ctx context.Context, batch []*putReq) (putResult, error) {
-	var (
-		payloads [][]byte
-		prios    []int
-		ats      []*time.Time
-		delays   []int64
-		groups   []int32
-	)
-	for g, r := range batch {
-		var at *time.Time
-		if !r.o.at.IsZero() {
-			at = &r.o.at
-		}
-		for _, p := range r.payloads {
-			payloads = append(payloads, p)
-			prios = append(prios, r.o.priority)
-			ats = append(ats, at)
-			delays = append(delays, r.o.delay.Microseconds())
-			groups = append(groups, int32(g))
-		}
+// putStmt runs the statement that puts r's items if there is room.
+func (q *Queue[T]) putStmt(ctx context.Context, r *putReq) (putResult, error) {
+	var at any
+	if !r.o.at.IsZero() {
+		at = r.o.at
 	}
 	var res putResult
 	var notified int
 	err := q.c.run(ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
-		return conn.QueryRow(ctx, putRoomSQL, q.name, payloads, prios, ats, delays, groups).
+		if len(r.payloads) == 1 {
+			return conn.QueryRow(ctx, putOneRoomSQL, q.name, r.o.priority, at, r.o.delay.Microseconds(), r.payloads[0]).
+				Scan(&res.open, &res.n, &res.picked, &res.visible, &notified)
+		}
+		return conn.QueryRow(ctx, putManyRoomSQL, q.name, r.o.priority, at, r.o.delay.Microseconds(), r.payloads, len(r.payloads)).
+			Scan(&res.open, &res.n, &res.picked, &res.visible, &notified)
+	}, nil)
+	return res, err
+}
+
+// putSingles runs the statement that puts the items of the first putters of
+// batch, each of one item, that there is room for: res.n of them.
+func (q *Queue[T]) putSingles(batch []*putReq) (putResult, error) {
+	if len(batch) == 1 {
+		return q.putStmt(q.ctx, batch[0])
+	}
+	payloads := make([][]byte, len(batch))
+	prios := make([]int, len(batch))
+	ats := make([]*time.Time, len(batch))
+	delays := make([]int64, len(batch))
+	for i, r := range batch {
+		payloads[i], prios[i], delays[i] = r.payloads[0], r.o.priority, r.o.delay.Microseconds()
+		if !r.o.at.IsZero() {
+			ats[i] = &r.o.at
+		}
+	}
+	var res putResult
+	var notified int
+	err := q.c.run(q.ctx, func(ctx context.Context, conn *pgxpool.Conn) error {
+		return conn.QueryRow(ctx, putSinglesRoomSQL[len(batch)], q.name, payloads, prios, ats, delays).
 			Scan(&res.open, &res.n, &res.picked, &res.visible, &notified)
 	}, nil)
 	return res, err

@@ -1,5 +1,7 @@
 package pg
 
+import "strconv"
+
 // The statements of the queues. Each is one round trip in autocommit, so its
 // outcome is all or nothing, and each sends its notifications itself (a
 // NOTIFY is delivered at commit, never for a statement that failed). Every
@@ -37,59 +39,117 @@ SELECT max_size FROM ins
 UNION ALL
 SELECT max_size FROM turnstile_queues WHERE name = $1`
 
-// putRoomSQL is putSQL for a bounded queue, for the putters of one process
-// at once: $2 to $5 are the items' payloads, priorities, run-at times (NULL:
-// after the delay $5, in microseconds, from now) and $6 the index of the
-// putter each belongs to, putters in order and each one's items together. It
-// takes free slots from the room without waiting for any (SKIP LOCKED: a
-// slot that another put is taking is not free), admits the longest run of
-// whole putters, from the first, that the slots it got can hold, and gives
-// each admitted item a slot. It never waits on the server: with no room, it
-// admits nothing and says so.
+// putOneRoomSQL is putSQL for one item of a bounded queue ($5 its payload):
+// it takes a free slot from the room without waiting for one (SKIP LOCKED: a
+// slot that another put is taking is not free) and inserts the item with it,
+// unless the queue is shut down. It never waits on the server: with no
+// room, it inserts nothing and says so.
 //
-// It reports whether the queue is open, how many items it admitted, how
-// many slots it locked and how many it could see: seeing more than it
-// locked means another put held them, which may give them back (a batch
-// that did not fit, an abort) without telling anyone, so the caller looks
-// again soon instead of waiting for a notification.
+// It reports whether the queue is open, how many items it put (0 or 1), how
+// many slots it locked (the same) and how many free slots it could see (0
+// or 1): seeing one it could not lock means another put held it, and may
+// give it back without telling anyone (its batch did not fit, or it
+// failed), so the caller looks again soon instead of waiting for a
+// notification.
 //
 // Why slots, and not a count: the tempting statement counts the queue's
 // items and inserts if the count is below the bound, under a lock on the
-// queue's row so that puts take turns. Under READ COMMITTED a statement
-// that waits for a row lock still counts with the snapshot it took before
+// queue's row so that puts take turns. Under READ COMMITTED a statement that
+// waits for a row lock still counts with the snapshot it took before
 // waiting, which misses the items of the put it waited for: the bound is
-// overshot by as many puts as queue up. A counter column updated in place
-// is exact, but then every Done would update the queue's one row, and Dones
+// overshot by as many puts as queue up. A counter column updated in place is
+// exact, but then every Done would update the queue's one row, and Dones
 // would take turns on it (a DoneTx for the whole of the caller's
 // transaction). Slots cost a Done one insert into turnstile_room, with no
 // lock that another Done waits for.
-const putRoomSQL = `
+//
+// Why the limit is a constant: with LIMIT 1 (or k, see putSinglesRoomSQL)
+// the server plans the statement once and keeps the plan. With LIMIT $n it
+// plans it anew at each run, which costs more than the round trip, because
+// its generic plan, which it rightly declines, collects every free slot of
+// the queue in a bitmap before the limit.
+const putOneRoomSQL = `
 WITH q AS (
 	SELECT name FROM turnstile_queues WHERE name = $1 AND state = 0
-), v AS (
-	SELECT u.*, max(u.o) OVER (PARTITION BY u.g) AS last
-	FROM unnest($2::bytea[], $3::integer[], $4::timestamptz[], $5::bigint[], $6::integer[])
-		WITH ORDINALITY AS u(p, pri, at, delay, g, o)
-), pick AS (
-	SELECT slot FROM turnstile_room WHERE queue = $1 AND EXISTS (SELECT 1 FROM q)
-	LIMIT cardinality($2::bytea[])
-	FOR UPDATE SKIP LOCKED
-), fit AS (
-	SELECT coalesce(max(last), 0) AS n FROM v WHERE last <= (SELECT count(*) FROM pick)
 ), taken AS (
-	DELETE FROM turnstile_room r
-	USING (SELECT slot, row_number() OVER (ORDER BY slot) AS o FROM pick) s, fit
-	WHERE r.queue = $1 AND r.slot = s.slot AND s.o <= fit.n
-	RETURNING r.slot, s.o
+	DELETE FROM turnstile_room WHERE ctid = (
+		SELECT ctid FROM turnstile_room WHERE queue = $1 AND EXISTS (SELECT 1 FROM q)
+		ORDER BY slot LIMIT 1
+		FOR UPDATE SKIP LOCKED)
+	RETURNING slot
 ), ins AS (
 	INSERT INTO turnstile_items (queue, priority, run_at, slot, payload)
-	SELECT $1, v.pri, coalesce(v.at, now() + v.delay * interval '1 microsecond'), taken.slot, v.p
-	FROM v JOIN taken ON taken.o = v.o
-	ORDER BY v.o
+	SELECT $1, $2, coalesce($3::timestamptz, now() + $4::bigint * interval '1 microsecond'), slot, $5 FROM taken
 	RETURNING queue
 )
-SELECT EXISTS (SELECT 1 FROM q), (SELECT n FROM fit), (SELECT count(*) FROM pick),
-	(SELECT count(*) FROM (SELECT 1 FROM turnstile_room WHERE queue = $1 LIMIT cardinality($2::bytea[])) s),
+SELECT EXISTS (SELECT 1 FROM q), (SELECT count(*) FROM ins), (SELECT count(*) FROM ins),
+	(SELECT count(*) FROM (SELECT 1 FROM turnstile_room WHERE queue = $1 ORDER BY slot LIMIT 1) s),
+	(SELECT count(*) FROM ins, LATERAL (SELECT pg_notify('` + channel + `', 'p:' || ins.queue)) n)`
+
+// maxAdmit is the most waiting putters one statement lets in.
+const maxAdmit = 32
+
+// putSinglesRoomSQL[k] is putOneRoomSQL for k putters of one item each, in
+// their order, $2 to $5 their payloads, priorities, run-at times (NULL:
+// after the delay $5, in microseconds, from now): it takes up to k free
+// slots and puts the first putters' items, one slot each, so that every
+// slot it locks is used. The limit is a constant of each text, not a
+// parameter, so that each keeps its plan (see putOneRoomSQL).
+var putSinglesRoomSQL = func() (sqls [maxAdmit + 1]string) {
+	for k := 1; k <= maxAdmit; k++ {
+		sqls[k] = `
+WITH q AS (
+	SELECT name FROM turnstile_queues WHERE name = $1 AND state = 0
+), pick AS (
+	SELECT ctid AS tid FROM turnstile_room WHERE queue = $1 AND EXISTS (SELECT 1 FROM q)
+	ORDER BY slot LIMIT ` + strconv.Itoa(k) + `
+	FOR UPDATE SKIP LOCKED
+), taken AS (
+	DELETE FROM turnstile_room WHERE ctid = ANY (ARRAY(SELECT tid FROM pick))
+	RETURNING slot
+), ins AS (
+	INSERT INTO turnstile_items (queue, priority, run_at, slot, payload)
+	SELECT $1, u.pri, coalesce(u.at, now() + u.delay * interval '1 microsecond'), s.slot, u.p
+	FROM unnest($2::bytea[], $3::integer[], $4::timestamptz[], $5::bigint[]) WITH ORDINALITY AS u(p, pri, at, delay, o)
+	JOIN (SELECT slot, row_number() OVER (ORDER BY slot) AS o FROM taken) s USING (o)
+	ORDER BY u.o
+	RETURNING queue
+)
+SELECT EXISTS (SELECT 1 FROM q), (SELECT count(*) FROM ins), (SELECT count(*) FROM pick),
+	(SELECT count(*) FROM (SELECT 1 FROM turnstile_room WHERE queue = $1 ORDER BY slot LIMIT ` + strconv.Itoa(k) + `) s),
+	(SELECT count(*) FROM (SELECT DISTINCT queue FROM ins) f,
+		LATERAL (SELECT pg_notify('` + channel + `', 'p:' || f.queue)) n)`
+	}
+	return sqls
+}()
+
+// putManyRoomSQL is putOneRoomSQL for the $6 payloads of $5, put in their
+// order (so ids, and FIFO, follow it), all or none: it locks up to $6 free
+// slots and takes them only if it got $6. The slots it locked and did not
+// take are free again at its commit, with no notification; another put
+// that skipped them sees them and looks again soon (see putOneRoomSQL). It
+// is planned at each run (its limit is a parameter): PutBatch is the rare
+// case.
+const putManyRoomSQL = `
+WITH q AS (
+	SELECT name FROM turnstile_queues WHERE name = $1 AND state = 0
+), pick AS (
+	SELECT ctid AS tid FROM turnstile_room WHERE queue = $1 AND EXISTS (SELECT 1 FROM q)
+	ORDER BY slot LIMIT $6
+	FOR UPDATE SKIP LOCKED
+), taken AS (
+	DELETE FROM turnstile_room WHERE ctid = ANY (ARRAY(SELECT tid FROM pick)) AND (SELECT count(*) FROM pick) = $6
+	RETURNING slot
+), ins AS (
+	INSERT INTO turnstile_items (queue, priority, run_at, slot, payload)
+	SELECT $1, $2, coalesce($3::timestamptz, now() + $4::bigint * interval '1 microsecond'), s.slot, u.p
+	FROM unnest($5::bytea[]) WITH ORDINALITY AS u(p, o)
+	JOIN (SELECT slot, row_number() OVER (ORDER BY slot) AS o FROM taken) s USING (o)
+	ORDER BY u.o
+	RETURNING queue
+)
+SELECT EXISTS (SELECT 1 FROM q), (SELECT count(*) FROM ins), (SELECT count(*) FROM pick),
+	(SELECT count(*) FROM (SELECT 1 FROM turnstile_room WHERE queue = $1 ORDER BY slot LIMIT $6) s),
 	(SELECT count(*) FROM (SELECT DISTINCT queue FROM ins) f,
 		LATERAL (SELECT pg_notify('` + channel + `', 'p:' || f.queue)) n)`
 
