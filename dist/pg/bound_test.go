@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/matryer/is"
 	"github.com/turnstile-go/turnstile/dist"
@@ -459,4 +460,153 @@ func TestBoundAcrossProcesses(t *testing.T) {
 	}
 	ledger(t, pool, q.Name(), outcomes["ok"], maybe)
 	roomInvariant(t, pool, q.Name(), max)
+}
+
+// hourPollClient connects a Client whose safety poll is an hour away, so
+// that only notifications (and the room lock's protocol) can wake a putter
+// within a test.
+func hourPollClient(t *testing.T) *pg.Client {
+	t.Helper()
+	pool := newPool(t, server.DSN())
+	c, err := pg.Connect(ctx(t), pool, pg.WithRescueInterval(100*time.Millisecond), pg.WithPollInterval(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// within receives a put's answer within 20s: far less than the hour of an
+// hourPollClient's safety poll.
+func within(t *testing.T, ch <-chan error, what string) error {
+	t.Helper()
+	select {
+	case err := <-ch:
+		return err
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%s: no answer within 20s (a lost wake-up, left to the safety poll)", what)
+	}
+	return nil
+}
+
+// TestBoundWakeAcrossProcesses: a putter waiting in one process is let in by
+// the Done of a worker in another, with no safety poll to help.
+func TestBoundWakeAcrossProcesses(t *testing.T) {
+	is := is.New(t)
+	c := hourPollClient(t)
+	q := newQueue(t, c, pg.MaxSize(1))
+	other, _ := newClient(t)
+	oq, err := pg.NewQueue(ctx(t), other, q.Name(), pg.JSON[int]())
+	is.NoErr(err)
+	defer oq.Close()
+	for i := range 5 {
+		is.NoErr(q.PutWait(ctx(t), 2*i))
+		next := q.Put(ctx(t), 2*i+1)
+		unanswered(t, next, "Put on a full queue")
+		it, err := oq.GetWait(ctx(t))
+		is.NoErr(err)
+		is.Equal(it.Value(), 2*i)
+		is.NoErr(it.Done(ctx(t)))
+		is.NoErr(within(t, next, "a putter after a Done in another process"))
+		it, err = oq.GetWait(ctx(t))
+		is.NoErr(err)
+		is.NoErr(it.Done(ctx(t)))
+	}
+}
+
+// waitRoomLockBlocked waits until a watcher's request for the room lock
+// waits on a lock.
+func waitRoomLockBlocked(t *testing.T) {
+	t.Helper()
+	pool := newPool(t, server.DSN())
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var n int
+		if err := pool.QueryRow(ctx(t), `SELECT count(*) FROM pg_stat_activity
+			WHERE wait_event_type = 'Lock' AND query LIKE '%pg_advisory_lock($1, hashtext($2))%'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no watcher waited for the room lock within a minute")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestInterleaveDoneBeforeWaiter forces the moment the room lock is for: a
+// DoneTx frees a slot while no putter waits anywhere, so it takes the lock
+// in shared mode and will send no notification; then a putter finds the
+// queue full (the slot is not committed) and waits. Its process's watcher
+// must wait for the lock until the DoneTx commits, and look again then: the
+// putter gets in with no notification and no safety poll. (Checking a
+// "someone waits" flag in a table instead, each side would miss the other.)
+func TestInterleaveDoneBeforeWaiter(t *testing.T) {
+	is := is.New(t)
+	c := hourPollClient(t)
+	q := newQueue(t, c, pg.MaxSize(1))
+	other, pool := newClient(t)
+	oq, err := pg.NewQueue(ctx(t), other, q.Name(), pg.JSON[int]())
+	is.NoErr(err)
+	defer oq.Close()
+	is.NoErr(q.PutWait(ctx(t), 1))
+	it, err := oq.GetWait(ctx(t))
+	is.NoErr(err)
+	tx, err := pool.Begin(ctx(t))
+	is.NoErr(err)
+	defer tx.Rollback(context.Background())
+	is.NoErr(it.DoneTx(ctx(t), tx))
+	put := q.Put(ctx(t), 2)
+	waitRoomLockBlocked(t)
+	unanswered(t, put, "Put before the DoneTx commits")
+	is.NoErr(tx.Commit(ctx(t)))
+	is.NoErr(within(t, put, "the putter once the DoneTx committed"))
+	it, err = oq.GetWait(ctx(t))
+	is.NoErr(err)
+	is.Equal(it.Value(), 2)
+	is.NoErr(it.Done(ctx(t)))
+}
+
+// TestBoundQuietWhileNotFull: the Dones of a bounded queue that no putter
+// waits for send no room notification (each costs every notifying
+// transaction a turn on the database's commit lock); with a putter waiting
+// they do.
+func TestBoundQuietWhileNotFull(t *testing.T) {
+	is := is.New(t)
+	c, _ := newClient(t)
+	q := newQueue(t, c, pg.MaxSize(2))
+	conn, err := pgx.Connect(ctx(t), server.DSN())
+	is.NoErr(err)
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx(t), `LISTEN turnstile`)
+	is.NoErr(err)
+	// room reports whether a room notification for q came within quiet.
+	room := func() bool {
+		wait, cancel := context.WithTimeout(ctx(t), quiet)
+		defer cancel()
+		for {
+			n, err := conn.WaitForNotification(wait)
+			if err != nil {
+				return false
+			}
+			if n.Payload == "r:"+q.Name() {
+				return true
+			}
+		}
+	}
+	is.NoErr(q.PutWait(ctx(t), 1))
+	it, err := q.GetWait(ctx(t))
+	is.NoErr(err)
+	is.NoErr(it.Done(ctx(t)))
+	is.True(!room()) // nobody waited: no notification
+	is.NoErr(q.PutBatch(ctx(t), []int{2, 3}))
+	waiter := q.Put(ctx(t), 4)
+	unanswered(t, waiter, "Put on a full queue")
+	it, err = q.GetWait(ctx(t))
+	is.NoErr(err)
+	is.NoErr(it.Done(ctx(t)))
+	is.True(room()) // a putter waited
+	is.NoErr(answer(t, waiter, "the waiting Put"))
 }

@@ -395,6 +395,17 @@ func (c *Client) enter() bool {
 	return true
 }
 
+// enter2 is enter for two goroutines.
+func (c *Client) enter2() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return false
+	}
+	c.wg.Add(2)
+	return true
+}
+
 // run runs fn on a pool connection under the statement context. Waiting for
 // the connection is bounded by ctx (nothing has been sent yet, so giving up
 // is local); once fn runs, ctx no longer matters. If fn fails with an

@@ -20,6 +20,11 @@ import (
 // Shutdown: they fail), a reconnection, or the safety poll. Nothing polls
 // the server otherwise.
 //
+// The statements that free a slot notify only if a putter may wait: while
+// putters of this process wait, the queue's watcher holds the room lock
+// (see roomLockClass) on a connection of the pool, and has the admitter look
+// again once it has it.
+//
 // A putter's ctx decides while no statement carries its item: if it ends,
 // the putter leaves the line at once with ctx.Err(). Once a statement that
 // can put the item is sent, the answer decides (see Queue.Put).
@@ -135,6 +140,7 @@ func (q *Queue[T]) queuePutter(r *putReq) {
 		return 0
 	})
 	q.putters = slices.Insert(q.putters, i, r)
+	q.pokeWatch()
 	// If ctx has ended already, the func runs at once in its own goroutine
 	// and finds r waiting once q.mu is unlocked.
 	r.stop = context.AfterFunc(r.ctx, func() { q.abandonPut(r) })
@@ -164,6 +170,9 @@ func (q *Queue[T]) answerPut(r *putReq, err error) {
 	r.state = answered
 	r.stop()
 	r.ch <- err
+	if len(q.putters) == 0 {
+		q.pokeWatch()
+	}
 }
 
 // refusePutters answers every waiting putter with err; those in the
@@ -182,6 +191,131 @@ func (q *Queue[T]) pokeRoom() {
 	select {
 	case q.room <- struct{}{}:
 	default:
+	}
+}
+
+// pokeWatch tells the watcher that the line of putters changed.
+func (q *Queue[T]) pokeWatch() {
+	select {
+	case q.watchWake <- struct{}{}:
+	default:
+	}
+}
+
+// waiting reports whether putters of this process wait.
+func (q *Queue[T]) waiting() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.putters) > 0
+}
+
+// watcher is a bounded queue's goroutine that holds the room lock while
+// putters of this process wait.
+func (q *Queue[T]) watcher() {
+	defer q.c.wg.Done()
+	defer close(q.watched)
+	for {
+		for !q.waiting() {
+			select {
+			case <-q.watchWake:
+			case <-q.ctx.Done():
+				return
+			}
+		}
+		if !q.watch() {
+			// The lock could not be taken, or its connection was lost
+			// (the server may be restarting): try again soon. Meanwhile
+			// the putters have the safety poll.
+			select {
+			case <-time.After(50 * time.Millisecond):
+			case <-q.ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// watch takes the room lock, waiting for it (behind the statements that
+// hold it in shared mode, and a watcher of another process), then has the
+// admitter look again, and holds the lock until no putter of this process
+// has waited for a poll interval, or the queue is closed. It checks the
+// lock's connection every poll interval, since a lost connection lost the
+// lock with it. It reports false if it could not take or keep the lock.
+func (q *Queue[T]) watch() bool {
+	conn, err := q.c.pool.Acquire(q.ctx)
+	if err != nil {
+		return false
+	}
+	// Ends when the line has been empty for a poll interval: a wait for
+	// the lock is given up, a lock held is given back.
+	ctx, cancel := context.WithCancel(q.ctx)
+	idle := make(chan struct{})
+	go func() {
+		defer close(idle)
+		q.untilIdle(ctx, cancel)
+	}()
+	drop := func() {
+		cancel()
+		<-idle
+		// A wait for the lock cancelled by ctx has closed the connection
+		// already; either way, a session lock must not go back to the pool.
+		conn.Conn().Close(context.Background())
+		conn.Release()
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1, hashtext($2))`, int32(roomLockClass), q.name); err != nil {
+		ended := ctx.Err() != nil
+		drop()
+		return ended
+	}
+	q.pokeRoom()
+	t := time.NewTicker(q.c.poll)
+	defer t.Stop()
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+			pctx, pcancel := q.c.stmtCtx()
+			err := conn.Ping(pctx)
+			pcancel()
+			if err != nil {
+				drop()
+				return false
+			}
+		}
+	}
+	<-idle
+	uctx, ucancel := q.c.stmtCtx()
+	var unlocked bool
+	err = conn.QueryRow(uctx, `SELECT pg_advisory_unlock($1, hashtext($2))`, int32(roomLockClass), q.name).Scan(&unlocked)
+	ucancel()
+	if err != nil || !unlocked {
+		conn.Conn().Close(context.Background())
+	}
+	conn.Release()
+	return true
+}
+
+// untilIdle calls cancel once no putter of this process has waited for a
+// poll interval, or returns when ctx ends.
+func (q *Queue[T]) untilIdle(ctx context.Context, cancel func()) {
+	t := time.NewTimer(q.c.poll)
+	defer t.Stop()
+	for {
+		if q.waiting() {
+			t.Stop()
+		} else {
+			t.Reset(q.c.poll)
+		}
+		select {
+		case <-q.watchWake:
+		case <-t.C:
+			if !q.waiting() {
+				cancel()
+				return
+			}
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 

@@ -63,10 +63,12 @@ type Queue[T any] struct {
 	lookE  atomic.Bool   // the queue may be empty: check Join
 
 	// A bounded queue's putters (see put.go).
-	room     chan struct{} // buffer of one: the admitter has something to look at
-	roomGen  atomic.Uint64 // counts the events that may have made room
-	putSeq   atomic.Uint64 // numbers the puts in the order of their calls
-	admitted chan struct{} // closed when the admitter returns (at once if unbounded)
+	room      chan struct{} // buffer of one: the admitter has something to look at
+	roomGen   atomic.Uint64 // counts the events that may have made room
+	putSeq    atomic.Uint64 // numbers the puts in the order of their calls
+	admitted  chan struct{} // closed when the admitter returns (at once if unbounded)
+	watchWake chan struct{} // buffer of one: the line of putters changed (the watcher)
+	watched   chan struct{} // closed when the watcher returns (at once if unbounded)
 
 	mu      sync.Mutex
 	reqs    []*getReq[T] // queued getters, oldest first
@@ -165,13 +167,14 @@ func NewQueue[T any](ctx context.Context, c *Client, name string, codec Codec[T]
 		c: c, name: name, codec: codec, attempts: o.attempts, batch: o.batch, max: max,
 		exited: make(chan struct{}), wake: make(chan struct{}, 1),
 		room: make(chan struct{}, 1), admitted: make(chan struct{}),
+		watchWake: make(chan struct{}, 1), watched: make(chan struct{}),
 	}
 	q.ctx, q.cancel = context.WithCancel(c.ctx)
 	if !c.enter() {
 		q.cancel()
 		return nil, ErrClosed
 	}
-	if max > 0 && !c.enter() {
+	if max > 0 && !c.enter2() {
 		c.wg.Done()
 		q.cancel()
 		return nil, ErrClosed
@@ -180,8 +183,10 @@ func NewQueue[T any](ctx context.Context, c *Client, name string, codec Codec[T]
 	go q.fetcher()
 	if max > 0 {
 		go q.admitter()
+		go q.watcher()
 	} else {
 		close(q.admitted)
+		close(q.watched)
 	}
 	return q, nil
 }
@@ -230,6 +235,7 @@ func (q *Queue[T]) Close() {
 	q.mu.Unlock()
 	<-q.exited
 	<-q.admitted
+	<-q.watched
 }
 
 // Put offers v to the queue. The returned channel has a buffer of one and

@@ -13,6 +13,22 @@ import (
 // locks apart from an application's own one-bigint advisory locks.
 const lockClass = 0x7475726e // "turn"
 
+// roomLockClass is the first key of the advisory lock (two-int form, the
+// second key hashtext(queue)) that tells the statements freeing a slot of a
+// bounded queue whether a putter may wait for room, and so whether they must
+// notify. A process holds it in exclusive mode, at session level, on a
+// connection of its pool, while putters of that process wait (the queue's
+// watcher), and looks for room again once it has it. A statement that
+// frees a slot tries it in shared mode, at transaction level: failing, it
+// notifies (a waiter holds the lock, or is queued for it); succeeding, it
+// holds the lock until its commit, so that a waiter that takes the lock
+// afterwards does so after that commit, and sees the slot when it looks.
+// Why not a flag in a table: a Done's snapshot cannot see a putter that
+// started waiting after the Done began, and that putter's snapshot cannot
+// see the Done's slot if the Done commits after it looked, so both would
+// miss the other. A lock is seen the moment it is taken.
+const roomLockClass = 0x726f6f6d // "room"
+
 // channel is the LISTEN/NOTIFY channel of every queue. Payloads are a kind
 // letter, a colon and the queue's name: p (items may be ready), e (the queue
 // may be empty), s (shut down), r (a bounded queue has room again).

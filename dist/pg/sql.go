@@ -216,30 +216,31 @@ WITH m AS (
 
 // freed is emptied for a bounded queue: the statement removed rows d(id,
 // queue, slot), whose slots go back to the room, and r tells the waiting
-// putters of every process. Every statement that frees a slot notifies,
-// whether or not it sees a putter waiting: the snapshot of a Done cannot
-// see a putter that failed a moment ago, and a putter's snapshot cannot see
-// a Done that commits after it, so skipping the notification when "nobody
-// waits" would strand a putter until the safety poll.
-const freed = `, room AS (
+// putters of every process, if some may wait: unless the statement can
+// take the room lock in shared mode (see roomLockClass), which it then
+// holds until its commit. A notification costs every transaction that sends
+// one a turn on a lock that PostgreSQL takes at commit, for the whole
+// database; a queue that is not full sends none.
+var freed = `, room AS (
 	INSERT INTO turnstile_room (queue, slot) SELECT queue, slot FROM d WHERE slot IS NOT NULL
 )
 SELECT count(*) FROM d LEFT JOIN LATERAL (
 	SELECT pg_notify('` + channel + `', 'e:' || d.queue)
 	WHERE NOT EXISTS (SELECT 1 FROM turnstile_items WHERE queue = d.queue AND owner IS NULL AND d.id IS NOT NULL)
 ) n ON true LEFT JOIN LATERAL (
-	SELECT pg_notify('` + channel + `', 'r:' || d.queue) WHERE d.slot IS NOT NULL
+	SELECT pg_notify('` + channel + `', 'r:' || d.queue)
+	WHERE d.slot IS NOT NULL AND NOT pg_try_advisory_xact_lock_shared(` + strconv.Itoa(roomLockClass) + `, hashtext(d.queue))
 ) r ON true`
 
 // doneRoomSQL is doneSQL for a bounded queue.
-const doneRoomSQL = `
+var doneRoomSQL = `
 WITH d AS (
 	DELETE FROM turnstile_items WHERE id = $1 AND owner = $2 AND claim = $3 RETURNING id, queue, slot
 )` + freed
 
 // deadRoomSQL is deadSQL for a bounded queue: a dead item leaves the queue
 // and frees its slot.
-const deadRoomSQL = `
+var deadRoomSQL = `
 WITH d AS (
 	DELETE FROM turnstile_items WHERE id = $1 AND owner = $2 AND claim = $3
 	RETURNING id, queue, priority, attempts, put_at, payload, slot
