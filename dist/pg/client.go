@@ -90,7 +90,8 @@ func WithStatementTimeout(d time.Duration) Option {
 // connection (a connection of its own, configured like pool's) and takes
 // this process's owner lock. The queues use pool for everything else; a
 // pool of at least two more connections than workers leaves room for puts,
-// claims and the rescuer. Close the Client when done.
+// claims and the rescuer, and one more for each bounded queue whose putters
+// wait. Close the Client when done.
 func Connect(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Client, error) {
 	if pool == nil {
 		panic("pg: Connect with a nil pool")

@@ -76,19 +76,33 @@
 //
 // A put waits for room in its process: the putters of a process queue in
 // the order of their calls, leave at once when their ctx ends (their items
-// are then never seen by anyone), and are woken by the notification that
-// every statement freeing a slot sends, with the safety poll as a backstop.
-// Once a statement that may put the item is sent, its answer decides what
-// the put yields (see [Queue.Put]); that statement never waits on the
-// server. Putters of different processes are not ordered among themselves:
-// when a slot frees, every process with putters waiting tries, and the first
-// statement to take the slot gets it.
+// are then never seen by anyone), and are woken by the notification (r)
+// that a statement freeing a slot sends, with the safety poll as a
+// backstop. Once a statement that may put the item is sent, its answer
+// decides what the put yields (see [Queue.Put]); that statement never waits
+// on the server. Putters of different processes are not ordered among
+// themselves: when a slot frees, every process with putters waiting tries,
+// and the first statement to take the slot gets it.
 //
-// What a bound costs: a put locks, deletes and inserts a slot row per item,
-// and a Done inserts one and sends a notification, which PostgreSQL
-// delivers at commit (its commit takes the lock that every transaction
-// sending a notification takes; puts already send one). An unbounded queue
-// runs the same statements as before bounds existed.
+// A statement that frees a slot notifies only if a putter may be waiting,
+// since every transaction that notifies takes a turn on a lock that
+// PostgreSQL holds for the whole database while it commits. "May be
+// waiting" is an advisory lock, not a flag in a table: a process whose
+// putters wait holds it, exclusive, on a connection of its pool (one per
+// bounded queue with putters waiting, given back a poll interval after the
+// last one leaves), and looks for room again once it has it. The statement
+// tries the lock in shared mode: failing, it notifies; succeeding, it holds
+// the lock until it commits, so that a process that starts waiting meanwhile
+// gets the lock only after that commit, and then sees the slot. A flag
+// would not do: the Done's snapshot cannot see a putter that starts waiting
+// after the Done began, nor the putter's the slot of a Done that commits
+// after it looked, and each would miss the other.
+//
+// What a bound costs: a put deletes a slot row per item and inserts its
+// items with them, in its one statement, and a Done inserts the slot row
+// back and tries the lock; neither waits for another put or Done. A Done
+// notifies only while putters wait, that is when the queue is full. An
+// unbounded queue runs the same statements as before bounds existed.
 //
 // The bound is stored with the queue when it is created, and fixed: every
 // process that opens the queue uses it, and opening it with another MaxSize

@@ -254,11 +254,13 @@ func (q *Queue[T]) Close() {
 // In a bounded queue ([MaxSize]), a put waits while the queue is full. The
 // wait is local: the putters of this process queue in the order of their
 // calls, a put never passes one that waits (it queues behind, and TryPut
-// says the queue is full), and they are woken by the notification that
-// every Done or move to turnstile_dead of the queue sends, in any process,
-// with the safety poll as a backstop; they do not poll the server. Putters
-// of different processes are not ordered among themselves: when room
-// appears, the first statement to take it gets it.
+// says the queue is full), and they are woken by the notification that a
+// Done or move to turnstile_dead of the queue sends, in any process, while
+// putters wait (see the package doc), with the safety poll as a backstop;
+// they do not poll the server. Putters of different processes are not
+// ordered among themselves: when room appears, the first statement to take
+// it gets it. While putters wait, the queue holds one connection of the
+// pool (see the package doc).
 //
 // Once a statement that can put the item is sent, it is not cancelled by
 // ctx: its answer is waited for (it never waits on the server, and it is
