@@ -86,7 +86,9 @@ func (it *Item[T]) Done(ctx context.Context) error {
 
 // DoneTx deletes the item inside tx, so that the item is done exactly when
 // the caller's work in tx commits (in a bounded queue, its slot is free from
-// that commit too). It returns an error wrapping
+// that commit too, and tx holds a shared advisory lock of the queue's, see
+// the package doc, until it ends; a process whose putters start waiting
+// meanwhile looks for room again once tx has ended). It returns an error wrapping
 // dist.ErrNotHeld if the claim was lost, or tx's error. If tx then rolls back
 // (or its commit fails), the item is still claimed by this process: call
 // Done, DoneTx or Fail again. DoneTx does not settle the item locally, so any
