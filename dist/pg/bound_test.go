@@ -610,3 +610,60 @@ func TestBoundQuietWhileNotFull(t *testing.T) {
 	is.True(room()) // a putter waited
 	is.NoErr(answer(t, waiter, "the waiting Put"))
 }
+
+// roomLocks counts the room locks of queue held (granted) and wanted.
+func roomLocks(t *testing.T, pool *pgxpool.Pool, queue string) (held, wanted int) {
+	t.Helper()
+	if err := pool.QueryRow(ctx(t), `SELECT count(*) FILTER (WHERE granted), count(*) FILTER (WHERE NOT granted)
+		FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::oid AND objid = hashtext($2)::oid
+			AND objsubid = 2 AND mode = 'ExclusiveLock'`,
+		int64(0x726f6f6d), queue).Scan(&held, &wanted); err != nil {
+		t.Fatal(err)
+	}
+	return held, wanted
+}
+
+// TestBoundKilledWaiter: a process whose putter waits, and so holds the
+// queue's room lock, is killed with SIGKILL while this process's watcher
+// waits for the lock behind it. The lock passes to this process, whose
+// putter is then woken by a Done of a third, with no safety poll to help;
+// the killed process's item never appears.
+func TestBoundKilledWaiter(t *testing.T) {
+	is := is.New(t)
+	c := hourPollClient(t)
+	q := newQueue(t, c, pg.MaxSize(1))
+	other, pool := newClient(t)
+	oq, err := pg.NewQueue(ctx(t), other, q.Name(), pg.JSON[int]())
+	is.NoErr(err)
+	defer oq.Close()
+	is.NoErr(q.PutWait(ctx(t), 0))
+
+	p := startWorker(t, "putwait", q.Name(), envMax+"=1")
+	is.Equal(p.line(t), "putting")
+	eventuallyLocks := func(what string, ok func(held, wanted int) bool) {
+		t.Helper()
+		deadline := time.Now().Add(time.Minute)
+		for {
+			held, wanted := roomLocks(t, pool, q.Name())
+			if ok(held, wanted) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: room locks held %d, wanted %d", what, held, wanted)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	eventuallyLocks("the worker holds the room lock", func(h, w int) bool { return h == 1 })
+	put := q.Put(ctx(t), 1)
+	eventuallyLocks("this process waits for the room lock", func(h, w int) bool { return h == 1 && w == 1 })
+	p.kill(t)
+	eventuallyLocks("the room lock passed to this process", func(h, w int) bool { return h == 1 && w == 0 })
+	unanswered(t, put, "Put on a full queue")
+	it, err := oq.GetWait(ctx(t))
+	is.NoErr(err)
+	is.Equal(it.Value(), 0)
+	is.NoErr(it.Done(ctx(t)))
+	is.NoErr(within(t, put, "the putter after the Done"))
+	is.Equal(values(t, pool, q.Name()), []int{1}) // nothing of the killed worker's put
+}

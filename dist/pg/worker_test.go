@@ -46,6 +46,8 @@ const doneLog = `CREATE TABLE IF NOT EXISTS done_log (queue text NOT NULL, v int
 //   - hold: claim one item, print "holding <v>", and wait to be killed;
 //   - workjoin: work with two goroutines, wait for Join, then print
 //     "joined <rows in done_log for the queue>" and exit;
+//   - putwait: print "putting", then put 100 with PutWait (on a full queue,
+//     it waits) and print "put";
 //   - produce: put the values first .. first+count-1 from two goroutines,
 //     each put cancelled at a random moment or not, and print "<outcome>
 //     <v>" for each (see produce), then "end".
@@ -101,6 +103,14 @@ func workerMain(role string) int {
 		}
 		fmt.Printf("joined %d\n", n)
 		return 0
+	case "putwait":
+		fmt.Println("putting")
+		if err := q.PutWait(ctx, 100); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Println("put")
+		select {} // until killed
 	case "produce":
 		first, _ := strconv.Atoi(os.Getenv(envFirst))
 		count, _ := strconv.Atoi(os.Getenv(envCount))
