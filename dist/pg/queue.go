@@ -156,15 +156,15 @@ func NewQueue[T any](ctx context.Context, c *Client, name string, codec Codec[T]
 	for _, f := range opts {
 		f(&o)
 	}
-	max, err := openQueue(ctx, c, name, o.max)
+	bound, err := openQueue(ctx, c, name, o.max)
 	if err != nil {
 		return nil, fmt.Errorf("pg: NewQueue %q: %w", name, err)
 	}
-	if o.bounded && max != o.max {
-		return nil, fmt.Errorf("pg: NewQueue %q with MaxSize(%d): the queue's bound is %d: %w", name, o.max, max, ErrBoundMismatch)
+	if o.bounded && bound != o.max {
+		return nil, fmt.Errorf("pg: NewQueue %q with MaxSize(%d): the queue's bound is %d: %w", name, o.max, bound, ErrBoundMismatch)
 	}
 	q := &Queue[T]{
-		c: c, name: name, codec: codec, attempts: o.attempts, batch: o.batch, max: max,
+		c: c, name: name, codec: codec, attempts: o.attempts, batch: o.batch, max: bound,
 		exited: make(chan struct{}), wake: make(chan struct{}, 1),
 		room: make(chan struct{}, 1), admitted: make(chan struct{}),
 		watchWake: make(chan struct{}, 1), watched: make(chan struct{}),
@@ -174,14 +174,14 @@ func NewQueue[T any](ctx context.Context, c *Client, name string, codec Codec[T]
 		q.cancel()
 		return nil, ErrClosed
 	}
-	if max > 0 && !c.enter2() {
+	if bound > 0 && !c.enter2() {
 		c.wg.Done()
 		q.cancel()
 		return nil, ErrClosed
 	}
 	c.register(name, q)
 	go q.fetcher()
-	if max > 0 {
+	if bound > 0 {
 		go q.admitter()
 		go q.watcher()
 	} else {
@@ -191,12 +191,12 @@ func NewQueue[T any](ctx context.Context, c *Client, name string, codec Codec[T]
 	return q, nil
 }
 
-// openQueue creates the queue with bound max unless it exists, and returns
-// the bound it has.
-func openQueue(ctx context.Context, c *Client, name string, max int) (int, error) {
+// openQueue creates the queue with the given bound unless it exists, and
+// returns the bound it has.
+func openQueue(ctx context.Context, c *Client, name string, bound int) (int, error) {
 	for {
 		var got int
-		err := c.pool.QueryRow(ctx, newQueueSQL, name, max).Scan(&got)
+		err := c.pool.QueryRow(ctx, newQueueSQL, name, bound).Scan(&got)
 		if err == nil {
 			return got, nil
 		}
