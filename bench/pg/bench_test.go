@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/matryer/is"
+	"github.com/turnstile-go/turnstile/dist/pg"
 )
 
 // impls returns both queues on one pool, in the order benchmarks run them.
@@ -141,6 +142,80 @@ func TestBothDeliver(t *testing.T) {
 			}
 			stop()
 			is.Equal(len(seen), 1)
+		})
+	}
+}
+
+// BenchmarkBound: what a bound costs. 4 producers put b.N items one at a
+// time (PutWait) while 8 workers take and finish them (GetWait, Done), in
+// one process, on an unbounded queue (max=0, the baseline), on one bounded
+// at 100,000, which they never fill (the slots' cost alone), and on one
+// bounded at 64, which the producers, faster than the workers, keep full:
+// its puts wait for room, woken by the notifications of the Dones. items/s
+// is b.N over the time from the start to the last item seen.
+func BenchmarkBound(b *testing.B) {
+	pool := newPool(b)
+	c, err := pg.Connect(context.Background(), pool)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(c.Close)
+	for _, max := range []int{0, 100_000, 64} {
+		b.Run("max="+strconv.Itoa(max), func(b *testing.B) {
+			ctx := context.Background()
+			if _, err := pool.Exec(ctx, `TRUNCATE turnstile_items, turnstile_dead, turnstile_room`); err != nil {
+				b.Fatal(err)
+			}
+			name := "bound-" + strconv.Itoa(max) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+			q, err := pg.NewQueue(ctx, c, name, pg.JSON[int64](), pg.MaxSize(max))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer q.Close()
+			var seen atomic.Int64
+			all := make(chan struct{})
+			wctx, stop := context.WithCancel(ctx)
+			defer stop()
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			start := time.Now()
+			for range 8 {
+				wg.Go(func() {
+					for {
+						it, err := q.GetWait(wctx)
+						if err != nil {
+							return
+						}
+						if seen.Add(1) == int64(b.N) {
+							close(all)
+						}
+						if err := it.Done(wctx); err != nil {
+							return
+						}
+					}
+				})
+			}
+			var next atomic.Int64
+			for range 4 {
+				wg.Go(func() {
+					for next.Add(1) <= int64(b.N) {
+						if err := q.PutWait(wctx, 0); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			select {
+			case <-all:
+			case <-time.After(5 * time.Minute):
+				b.Fatalf("only %d of %d items after 5 minutes", seen.Load(), b.N)
+			}
+			elapsed := time.Since(start)
+			b.StopTimer()
+			stop()
+			wg.Wait()
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "items/s")
 		})
 	}
 }

@@ -331,6 +331,10 @@ func TestPlantedBugsAreCaught(t *testing.T) {
 		{"barge", "TestSemaphore/HeavyHoldsBackLight", "TestSemaphore/HeavyHoldsBackLight"},
 		{"leak", "TestSemaphore/CancelRace", "TestSemaphore/CancelRace"},
 		{"barge", "TestRWLock/WriterHoldsBackReaders", "TestRWLock/WriterHoldsBackReaders"},
+		{"claimfrees", "TestQueue/Bounded/Backpressure", "TestQueue/Bounded/Backpressure"},
+		{"putleak", "TestQueue/Bounded/CancelLeavesNoTrace", "TestQueue/Bounded/CancelLeavesNoTrace"},
+		{"putleak", "TestQueue/Bounded/Conservation", "TestQueue/Bounded/Conservation"},
+		{"putlifo", "TestQueue/Bounded/PuttersFIFO", "TestQueue/Bounded/PuttersFIFO"},
 	} {
 		t.Run(c.bug+"/"+c.run, func(t *testing.T) {
 			t.Parallel()

@@ -27,10 +27,23 @@ type Queue[I dist.Item[int]] interface {
 // loopback needs, so that only a broken engine hits it.
 const patience = 20 * time.Second
 
-// RunQueue runs the queue conformance suite. fresh returns a new, empty
-// queue each time it is called, used by one subtest only (register its
-// cleanup with t.Cleanup).
-func RunQueue[I dist.Item[int]](t *testing.T, fresh func(t *testing.T) Queue[I]) {
+// A QueueFactory makes the queues the suite drives: each call returns a
+// new, empty queue, used by one subtest only (register its cleanup with
+// t.Cleanup).
+type QueueFactory[I dist.Item[int]] struct {
+	// Fresh returns an unbounded queue. It is required.
+	Fresh func(t *testing.T) Queue[I]
+	// Bounded returns a queue bounded at max items (max >= 1), counting
+	// every item put and not yet done or dead, claimed ones included. It is
+	// the optional capability of engines with bounded queues: left nil,
+	// the bounded cases are skipped.
+	Bounded func(t *testing.T, max int) BoundedQueue[I]
+}
+
+// RunQueue runs the queue conformance suite, and its bounded cases if f
+// has the capability.
+func RunQueue[I dist.Item[int]](t *testing.T, f QueueFactory[I]) {
+	fresh := f.Fresh
 	t.Run("OneOutcome", func(t *testing.T) { queueOneOutcome(t, fresh(t)) })
 	t.Run("EndedCtxFails", func(t *testing.T) { queueEndedCtx(t, fresh(t)) })
 	t.Run("CancelGivesBack", func(t *testing.T) { queueCancelGivesBack(t, fresh(t)) })
@@ -41,6 +54,12 @@ func RunQueue[I dist.Item[int]](t *testing.T, fresh func(t *testing.T) Queue[I])
 	t.Run("Shutdown", func(t *testing.T) { queueShutdown(t, fresh(t)) })
 	t.Run("ShutdownImmediate", func(t *testing.T) { queueShutdownImmediate(t, fresh(t)) })
 	t.Run("Join", func(t *testing.T) { queueJoin(t, fresh(t)) })
+	t.Run("Bounded", func(t *testing.T) {
+		if f.Bounded == nil {
+			t.Skip("the engine has no bounded queues")
+		}
+		runBounded(t, f.Bounded)
+	})
 }
 
 func bg(t *testing.T) context.Context {

@@ -90,7 +90,8 @@ func WithStatementTimeout(d time.Duration) Option {
 // connection (a connection of its own, configured like pool's) and takes
 // this process's owner lock. The queues use pool for everything else; a
 // pool of at least two more connections than workers leaves room for puts,
-// claims and the rescuer. Close the Client when done.
+// claims and the rescuer, and one more for each bounded queue whose putters
+// wait. Close the Client when done.
 func Connect(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Client, error) {
 	if pool == nil {
 		panic("pg: Connect with a nil pool")
@@ -259,6 +260,7 @@ func (c *Client) wakeAll() {
 		for w := range ws {
 			w.notify('p')
 			w.notify('e')
+			w.notify('r')
 		}
 	}
 }
@@ -391,6 +393,17 @@ func (c *Client) enter() bool {
 		return false
 	}
 	c.wg.Add(1)
+	return true
+}
+
+// enter2 is enter for two goroutines.
+func (c *Client) enter2() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return false
+	}
+	c.wg.Add(2)
 	return true
 }
 

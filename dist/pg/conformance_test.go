@@ -9,7 +9,10 @@ import (
 
 func TestQueueConformance(t *testing.T) {
 	c, _ := newClient(t)
-	disttest.RunQueue(t, func(t *testing.T) disttest.Queue[*pg.Item[int]] {
-		return newQueue(t, c)
+	disttest.RunQueue(t, disttest.QueueFactory[*pg.Item[int]]{
+		Fresh: func(t *testing.T) disttest.Queue[*pg.Item[int]] { return newQueue(t, c) },
+		Bounded: func(t *testing.T, max int) disttest.BoundedQueue[*pg.Item[int]] {
+			return newQueue(t, c, pg.MaxSize(max))
+		},
 	})
 }

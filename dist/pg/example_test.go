@@ -2,9 +2,11 @@ package pg_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/turnstile-go/turnstile/dist"
 	"github.com/turnstile-go/turnstile/dist/pg"
 )
 
@@ -86,4 +88,46 @@ func ExampleItem_DoneTx() {
 	fmt.Println("invoices:", n)
 	// Output:
 	// invoices: 1
+}
+
+// A bounded queue holds producers back until the workers catch up: a Put
+// waits while MaxSize items are not done (claimed ones count until their
+// Done), and TryPut says so instead of waiting.
+func ExampleMaxSize() {
+	ctx := context.Background()
+	pool, _ := pgxpool.New(ctx, dsn())
+	defer pool.Close()
+	c, _ := pg.Connect(ctx, pool)
+	defer c.Close()
+	q, err := pg.NewQueue(ctx, c, "example-bounded", pg.JSON[string](), pg.MaxSize(2))
+	if err != nil {
+		panic(err)
+	}
+
+	q.PutWait(ctx, "a")
+	q.PutWait(ctx, "b")
+	fmt.Println("TryPut on a full queue:", errors.Is(q.TryPut(ctx, "c"), dist.ErrFull))
+	waiting := q.Put(ctx, "c") // waits for room
+
+	it, _ := q.GetWait(ctx) // claimed: it still counts
+	select {
+	case <-waiting:
+		fmt.Println("let in while the item is claimed")
+	default:
+		fmt.Println("Put waits while", it.Value(), "is claimed")
+	}
+	it.Done(ctx)
+	fmt.Println("Put after the Done:", <-waiting)
+
+	for range 2 {
+		it, _ := q.GetWait(ctx)
+		fmt.Println("done:", it.Value())
+		it.Done(ctx)
+	}
+	// Output:
+	// TryPut on a full queue: true
+	// Put waits while a is claimed
+	// Put after the Done: <nil>
+	// done: b
+	// done: c
 }

@@ -81,18 +81,21 @@ func (it *Item[T]) Lost() <-chan struct{} { return it.lost }
 // Once the statement was sent, the item is settled whatever the answer: a
 // second Done or Fail panics.
 func (it *Item[T]) Done(ctx context.Context) error {
-	return it.settle(ctx, "Done", doneSQL, []any{it.id, it.owner, it.claim})
+	return it.settle(ctx, "Done", it.q.doneStmt(), []any{it.id, it.owner, it.claim})
 }
 
 // DoneTx deletes the item inside tx, so that the item is done exactly when
-// the caller's work in tx commits. It returns an error wrapping
+// the caller's work in tx commits (in a bounded queue, its slot is free from
+// that commit too, and tx holds a shared advisory lock of the queue's, see
+// the package doc, until it ends; a process whose putters start waiting
+// meanwhile looks for room again once tx has ended). It returns an error wrapping
 // dist.ErrNotHeld if the claim was lost, or tx's error. If tx then rolls back
 // (or its commit fails), the item is still claimed by this process: call
 // Done, DoneTx or Fail again. DoneTx does not settle the item locally, so any
 // of them may follow it; after a commit they return ErrNotHeld.
 func (it *Item[T]) DoneTx(ctx context.Context, tx pgx.Tx) error {
 	var n int
-	if err := tx.QueryRow(ctx, doneSQL, it.id, it.owner, it.claim).Scan(&n); err != nil {
+	if err := tx.QueryRow(ctx, it.q.doneStmt(), it.id, it.owner, it.claim).Scan(&n); err != nil {
 		return fmt.Errorf("pg: DoneTx: %w", err)
 	}
 	if n == 0 {
@@ -111,7 +114,7 @@ func (it *Item[T]) Fail(ctx context.Context, err error) error {
 		msg = err.Error()
 	}
 	if it.attempt >= it.q.attempts {
-		return it.settle(ctx, "Fail", deadSQL, []any{it.id, it.owner, it.claim, msg})
+		return it.settle(ctx, "Fail", it.q.deadStmt(), []any{it.id, it.owner, it.claim, msg})
 	}
 	return it.settle(ctx, "Fail", failSQL, []any{it.id, it.owner, it.claim, msg})
 }
@@ -167,7 +170,8 @@ func (it *Item[T]) notHeld() error {
 func (it *Item[T]) bury(why string) {
 	var n int
 	args := []any{it.id, it.owner, it.claim, why}
+	sql := it.q.deadStmt()
 	it.q.c.runOrSettle(func(ctx context.Context, conn *pgxpool.Conn) error {
-		return conn.QueryRow(ctx, deadSQL, args...).Scan(&n)
-	}, settlement{queue: it.q.name, sql: deadSQL, args: args})
+		return conn.QueryRow(ctx, sql, args...).Scan(&n)
+	}, settlement{queue: it.q.name, sql: sql, args: args})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -21,18 +22,22 @@ var ErrClosed = errors.New("pg: queue closed")
 
 // A Queue is a work queue on PostgreSQL shared by every process that opens
 // the same name on the same database: chans.Queue's model (FIFO or by
-// priority, TaskDone and Join, Shutdown) with items that are claimed, not
-// taken, until the worker settles them. See the package doc for the design.
+// priority, bounded or not, TaskDone and Join, Shutdown) with items that are
+// claimed, not taken, until the worker settles them. See the package doc for
+// the design, and [MaxSize] for bounds.
 //
 // Order: items come out lowest priority first, then in the order they were
 // put, items handed out again included (their place is their first put). An
 // item put with a run-at time is not handed out before it. Getters of this
 // process are served in the order of their calls, and TryGet never passes one;
-// getters of different processes are not ordered among themselves.
+// so are the putters of this process that wait for room in a bounded queue,
+// and TryPut never passes one. Getters, and putters, of different processes
+// are not ordered among themselves.
 //
 // Cancellation is decided locally (dist's Q2): a Get whose ctx ends before
 // its caller received has its channel closed at once, and an item already on
-// its way goes back where the next Get of this process finds it first. No
+// its way goes back where the next Get of this process finds it first; a put
+// whose ctx ends while it waits for room leaves at once, without a trace. No
 // statement is ever cancelled by a caller's ctx: once sent, its answer is
 // waited for, so pgx never closes a connection to cancel one.
 //
@@ -49,6 +54,7 @@ type Queue[T any] struct {
 	codec    Codec[T]
 	attempts int // an item handed out this many times and failed is dead
 	batch    int
+	max      int // the queue's bound, as stored with it; 0: unbounded
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
@@ -56,14 +62,21 @@ type Queue[T any] struct {
 	wake   chan struct{} // buffer of one: the fetcher has something to look at
 	lookE  atomic.Bool   // the queue may be empty: check Join
 
-	relMu sync.RWMutex // held for writing while given-back items go to the server (Len)
+	// A bounded queue's putters (see put.go).
+	room      chan struct{} // buffer of one: the admitter has something to look at
+	roomGen   atomic.Uint64 // counts the events that may have made room
+	putSeq    atomic.Uint64 // numbers the puts in the order of their calls
+	admitted  chan struct{} // closed when the admitter returns (at once if unbounded)
+	watchWake chan struct{} // buffer of one: the line of putters changed (the watcher)
+	watched   chan struct{} // closed when the watcher returns (at once if unbounded)
 
-	mu     sync.Mutex
-	reqs   []*getReq[T] // queued getters, oldest first
-	back   []*Item[T]   // claimed items no getter holds, by priority and id
-	join   chan struct{}
-	state  int16 // as last seen on the server: 0 open, 1 shut down, 2 immediately
-	closed bool
+	mu      sync.Mutex
+	reqs    []*getReq[T] // queued getters, oldest first
+	back    []*Item[T]   // claimed items no getter holds, by priority and id
+	putters []*putReq    // putters waiting for room, in the order of their calls
+	join    chan struct{}
+	state   int16 // as last seen on the server: 0 open, 1 shut down, 2 immediately
+	closed  bool
 }
 
 // A getReq is one Get or TryGet waiting for the fetcher.
@@ -85,7 +98,10 @@ const (
 // A QueueOption configures a Queue.
 type QueueOption func(*queueOpts)
 
-type queueOpts struct{ attempts, batch int }
+type queueOpts struct {
+	attempts, batch, max int
+	bounded              bool // MaxSize was given
+}
 
 // MaxAttempts sets after how many deliveries an item that fails (Fail, or its
 // worker was lost) is moved to the turnstile_dead table instead of being
@@ -106,10 +122,32 @@ func Batch(n int) QueueOption {
 	return func(o *queueOpts) { o.batch = n }
 }
 
+// MaxSize bounds the queue at n items (0: unbounded, the default): a put
+// waits for room while n items of the queue are not yet done, counting every
+// item put and not yet done or dead, whether ready, delayed, or claimed by a
+// worker in any process. See [Queue.Put] for how puts wait.
+//
+// The bound is the queue's, stored with it on the server, so that every
+// process agrees on it: it is set by the NewQueue that creates the queue,
+// and fixed from then on. A NewQueue without MaxSize opens an existing
+// queue with the bound it has; one with MaxSize(n) fails with an error
+// wrapping [ErrBoundMismatch] if the queue has another bound (0 included).
+// n must be at least 0 and fit in an int32.
+func MaxSize(n int) QueueOption {
+	if n < 0 || n > math.MaxInt32 {
+		panic("pg: MaxSize below 0 or above MaxInt32")
+	}
+	return func(o *queueOpts) { o.max, o.bounded = n, true }
+}
+
+// ErrBoundMismatch is the error of a NewQueue whose MaxSize is not the bound
+// the queue was created with.
+var ErrBoundMismatch = errors.New("pg: the queue has another bound")
+
 // NewQueue opens the queue called name on c's database, creating it if it
-// does not exist (an existing queue keeps its items and its shut down
-// state). codec turns values into stored bytes and back. Close it when done,
-// or close c.
+// does not exist (an existing queue keeps its items, its shut down state and
+// its bound; see [MaxSize]). codec turns values into stored bytes and back.
+// Close it when done, or close c.
 func NewQueue[T any](ctx context.Context, c *Client, name string, codec Codec[T], opts ...QueueOption) (*Queue[T], error) {
 	if codec == nil {
 		panic("pg: NewQueue with a nil codec")
@@ -118,25 +156,66 @@ func NewQueue[T any](ctx context.Context, c *Client, name string, codec Codec[T]
 	for _, f := range opts {
 		f(&o)
 	}
-	if _, err := c.pool.Exec(ctx, `INSERT INTO turnstile_queues (name) VALUES ($1) ON CONFLICT DO NOTHING`, name); err != nil {
+	bound, err := openQueue(ctx, c, name, o.max)
+	if err != nil {
 		return nil, fmt.Errorf("pg: NewQueue %q: %w", name, err)
 	}
+	if o.bounded && bound != o.max {
+		return nil, fmt.Errorf("pg: NewQueue %q with MaxSize(%d): the queue's bound is %d: %w", name, o.max, bound, ErrBoundMismatch)
+	}
 	q := &Queue[T]{
-		c: c, name: name, codec: codec, attempts: o.attempts, batch: o.batch,
+		c: c, name: name, codec: codec, attempts: o.attempts, batch: o.batch, max: bound,
 		exited: make(chan struct{}), wake: make(chan struct{}, 1),
+		room: make(chan struct{}, 1), admitted: make(chan struct{}),
+		watchWake: make(chan struct{}, 1), watched: make(chan struct{}),
 	}
 	q.ctx, q.cancel = context.WithCancel(c.ctx)
 	if !c.enter() {
 		q.cancel()
 		return nil, ErrClosed
 	}
+	if bound > 0 && !c.enter2() {
+		c.wg.Done()
+		q.cancel()
+		return nil, ErrClosed
+	}
 	c.register(name, q)
 	go q.fetcher()
+	if bound > 0 {
+		go q.admitter()
+		go q.watcher()
+	} else {
+		close(q.admitted)
+		close(q.watched)
+	}
 	return q, nil
+}
+
+// openQueue creates the queue with the given bound unless it exists, and
+// returns the bound it has.
+func openQueue(ctx context.Context, c *Client, name string, bound int) (int, error) {
+	for {
+		var got int
+		err := c.pool.QueryRow(ctx, newQueueSQL, name, bound).Scan(&got)
+		if err == nil {
+			return got, nil
+		}
+		// No row: created by another process meanwhile; this time its row
+		// is in the snapshot.
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return 0, err
+		}
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+	}
 }
 
 // Name returns the queue's name.
 func (q *Queue[T]) Name() string { return q.name }
+
+// Cap returns the queue's bound (see [MaxSize]); 0 means unbounded.
+func (q *Queue[T]) Cap() int { return q.max }
 
 // Close stops this process's use of the queue: its queued getters get closed
 // channels, items given back are returned to the server, and later calls
@@ -152,25 +231,49 @@ func (q *Queue[T]) Close() {
 	for _, r := range slices.Clone(q.reqs) {
 		q.refuse(r, ErrClosed)
 	}
+	q.refusePutters(ErrClosed)
 	q.mu.Unlock()
 	<-q.exited
+	<-q.admitted
+	<-q.watched
 }
 
 // Put offers v to the queue. The returned channel has a buffer of one and
 // always yields exactly one value, then is closed:
 //   - nil once the item is committed: every process can get it;
-//   - ctx.Err() if ctx ended before the statement was sent (at the call
-//     included: an ended ctx fails the Put, as in chans);
-//   - an error wrapping dist.ErrShutdown after Shutdown, or ErrClosed;
+//   - ctx.Err() if ctx ended first: at the call (even with room, as in
+//     chans), or before the put's statement was sent, which for a bounded
+//     queue includes the whole wait for room; the item is then not in the
+//     queue and never will be;
+//   - an error wrapping dist.ErrShutdown after Shutdown (in any process; it
+//     also ends the wait of putters waiting for room), or ErrClosed;
 //   - an error wrapping dist.ErrOutcomeUnknown if the connection was lost
 //     after the statement was sent: the item may be in the queue;
 //   - another error from the server (nothing was put) or from the codec.
 //
-// Once sent, the statement is not cancelled by ctx: its answer is waited for
-// (up to the statement timeout), so nil always means committed and any other
-// answer but ErrOutcomeUnknown means not put. A caller that never receives
-// loses nothing. The statement runs in a goroutine of its own (the network
-// round trip has to wait somewhere); PutWait runs it in the caller's.
+// In a bounded queue ([MaxSize]), a put waits while the queue is full. The
+// wait is local: the putters of this process queue in the order of their
+// calls, a put never passes one that waits (it queues behind, and TryPut
+// says the queue is full), and they are woken by the notification that a
+// Done or move to turnstile_dead of the queue sends, in any process, while
+// putters wait (see the package doc), with the safety poll as a backstop;
+// they do not poll the server. Putters of different processes are not
+// ordered among themselves: when room appears, the first statement to take
+// it gets it. While putters wait, the queue holds one connection of the
+// pool (see the package doc).
+//
+// Once a statement that can put the item is sent, it is not cancelled by
+// ctx: its answer is waited for (it never waits on the server, and it is
+// bounded by the statement timeout), so nil always means committed and
+// ctx.Err() always means not put. A ctx that ends while a bounded queue's
+// statement is on its way therefore yields nil if the statement found room,
+// and ctx.Err() once it answers that it did not. (The tempting version
+// answers ctx.Err() at once and deletes the item when the statement lands,
+// as Get gives a claim back; but an item put is everyone's at its commit,
+// and a getter of another process could take it in between.) A caller that
+// never receives loses nothing. The statement runs in a goroutine of its
+// own (the network round trip, or the wait for room, has to wait
+// somewhere); PutWait runs it in the caller's.
 func (q *Queue[T]) Put(ctx context.Context, v T) <-chan error { return q.PutWith(ctx, v) }
 
 // PutWith is Put with options: [Priority], [RunAt], [After].
@@ -186,9 +289,10 @@ func (q *Queue[T]) PutWith(ctx context.Context, v T, opts ...PutOption) <-chan e
 		close(ch)
 		return ch
 	}
+	seq := q.putSeq.Add(1) // its place in line is taken at the call
 	go func() {
 		defer q.c.wg.Done()
-		ch <- q.PutWait(ctx, v, opts...)
+		ch <- q.put(ctx, []T{v}, opts, false, seq)
 		close(ch)
 	}()
 	return ch
@@ -197,12 +301,32 @@ func (q *Queue[T]) PutWith(ctx context.Context, v T, opts ...PutOption) <-chan e
 // PutWait is the blocking twin of PutWith: it returns what PutWith's channel
 // would yield, in the caller's goroutine.
 func (q *Queue[T]) PutWait(ctx context.Context, v T, opts ...PutOption) error {
-	return q.PutBatch(ctx, []T{v}, opts...)
+	return q.put(ctx, []T{v}, opts, false, q.putSeq.Add(1))
 }
 
 // PutBatch puts every value of vs in one statement, in their order, with the
-// same options: all are committed, or none (the answers are PutWait's).
+// same options: all are committed, or none (the answers are PutWait's). In a
+// bounded queue it waits until all of them fit at once, queued with the
+// other putters in the order of the calls; a batch larger than the bound
+// fails with an error wrapping dist.ErrAboveLimit.
 func (q *Queue[T]) PutBatch(ctx context.Context, vs []T, opts ...PutOption) error {
+	return q.put(ctx, vs, opts, false, q.putSeq.Add(1))
+}
+
+// TryPut puts v if the queue has room now and no putter of this process
+// waits; otherwise it returns an error wrapping dist.ErrFull, and v is not
+// in the queue. An unbounded queue is never full: TryPut is then PutWait.
+// It waits for one round trip (not for room), and its other answers are
+// PutWait's: ctx.Err() only if ctx ended before the statement was sent.
+func (q *Queue[T]) TryPut(ctx context.Context, v T) error { return q.TryPutWith(ctx, v) }
+
+// TryPutWith is TryPut with options: [Priority], [RunAt], [After].
+func (q *Queue[T]) TryPutWith(ctx context.Context, v T, opts ...PutOption) error {
+	return q.put(ctx, []T{v}, opts, true, q.putSeq.Add(1))
+}
+
+// put puts vs, all or none; seq is its place in line in a bounded queue.
+func (q *Queue[T]) put(ctx context.Context, vs []T, opts []PutOption, try bool, seq uint64) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -227,6 +351,9 @@ func (q *Queue[T]) PutBatch(ctx context.Context, vs []T, opts ...PutOption) erro
 	if len(vs) == 0 {
 		return nil
 	}
+	if q.max > 0 {
+		return q.putRoom(ctx, payloads, o, try, seq)
+	}
 	var runAt any
 	if !o.at.IsZero() {
 		runAt = o.at
@@ -239,9 +366,13 @@ func (q *Queue[T]) PutBatch(ctx context.Context, vs []T, opts ...PutOption) erro
 	case err != nil:
 		return err
 	case n == 0:
-		return fmt.Errorf("pg: put on %q: %w", q.name, dist.ErrShutdown)
+		return q.errShutdown()
 	}
 	return nil
+}
+
+func (q *Queue[T]) errShutdown() error {
+	return fmt.Errorf("pg: put on %q: %w", q.name, dist.ErrShutdown)
 }
 
 // A PutOption sets how an item is put.
@@ -388,22 +519,28 @@ func (q *Queue[T]) putBack(it *Item[T]) {
 // Len returns the number of items not claimed by anyone, as the server
 // counts them now, delayed items included, plus the items this process got
 // back from getters that gave up (which are still claimed on the server
-// until the process returns them).
+// until the process returns them). It counts them in one statement, each
+// item once at most, so Len <= Unfinished <= Cap in a bounded queue; an
+// item on its way from the server to a getter of this process may be
+// missed.
 func (q *Queue[T]) Len(ctx context.Context) (int, error) {
-	q.relMu.RLock()
-	defer q.relMu.RUnlock()
+	q.mu.Lock()
+	ids := make([]int64, len(q.back))
+	for i, it := range q.back {
+		ids[i] = it.id
+	}
+	q.mu.Unlock()
 	var n int
-	if err := q.c.pool.QueryRow(ctx, `SELECT count(*) FROM turnstile_items WHERE queue = $1 AND owner IS NULL`,
-		q.name).Scan(&n); err != nil {
+	if err := q.c.pool.QueryRow(ctx, `SELECT count(*) FROM turnstile_items
+		WHERE queue = $1 AND (owner IS NULL OR id = ANY($2))`, q.name, ids).Scan(&n); err != nil {
 		return 0, fmt.Errorf("pg: Len: %w", err)
 	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return n + len(q.back), nil
+	return n, nil
 }
 
 // Unfinished returns the number of items put and not yet done or dead: the
-// count whose reaching zero closes Join's channels.
+// count whose reaching zero closes Join's channels, and the count that a
+// bounded queue's bound bounds.
 func (q *Queue[T]) Unfinished(ctx context.Context) (int, error) {
 	var n int
 	if err := q.c.pool.QueryRow(ctx, `SELECT count(*) FROM turnstile_items WHERE queue = $1`,
@@ -452,7 +589,7 @@ func (q *Queue[T]) Shutdown(ctx context.Context, immediate bool) error {
 }
 
 // String describes the queue as this process sees it, chans-style:
-// "pg.Queue(jobs, getters[2], back=1, shutdown)".
+// "pg.Queue(jobs, getters[2], back=1, max=100, putters[3], shutdown)".
 func (q *Queue[T]) String() string {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -462,6 +599,12 @@ func (q *Queue[T]) String() string {
 	}
 	if len(q.back) > 0 {
 		s += fmt.Sprintf(", back=%d", len(q.back))
+	}
+	if q.max > 0 {
+		s += fmt.Sprintf(", max=%d", q.max)
+	}
+	if len(q.putters) > 0 {
+		s += fmt.Sprintf(", putters[%d]", len(q.putters))
 	}
 	if q.state > 0 {
 		s += ", shutdown"
@@ -474,7 +617,14 @@ func (q *Queue[T]) String() string {
 
 // notify is the Client's: a notification for this queue arrived.
 func (q *Queue[T]) notify(kind byte) {
-	if kind == 'e' || kind == 's' {
+	switch kind {
+	case 'r':
+		q.pokeRoom()
+		return
+	case 's':
+		q.pokeRoom() // waiting putters fail
+		q.lookE.Store(true)
+	case 'e':
 		q.lookE.Store(true)
 	}
 	q.poke()
@@ -626,8 +776,6 @@ func (q *Queue[T]) refuse(r *getReq[T], err error) {
 // giveBack returns to the server the items in back (no getter wants them
 // now), taking back the attempt they were counted.
 func (q *Queue[T]) giveBack() {
-	q.relMu.Lock()
-	defer q.relMu.Unlock()
 	q.mu.Lock()
 	items := q.back
 	q.back = nil
@@ -745,8 +893,6 @@ func (q *Queue[T]) finish() {
 	}
 	q.mu.Unlock()
 	if len(items) > 0 {
-		q.relMu.Lock()
 		q.returnItems(items)
-		q.relMu.Unlock()
 	}
 }

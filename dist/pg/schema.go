@@ -13,9 +13,25 @@ import (
 // locks apart from an application's own one-bigint advisory locks.
 const lockClass = 0x7475726e // "turn"
 
+// roomLockClass is the first key of the advisory lock (two-int form, the
+// second key hashtext(queue)) that tells the statements freeing a slot of a
+// bounded queue whether a putter may wait for room, and so whether they must
+// notify. A process holds it in exclusive mode, at session level, on a
+// connection of its pool, while putters of that process wait (the queue's
+// watcher), and looks for room again once it has it. A statement that
+// frees a slot tries it in shared mode, at transaction level: failing, it
+// notifies (a waiter holds the lock, or is queued for it); succeeding, it
+// holds the lock until its commit, so that a waiter that takes the lock
+// afterwards does so after that commit, and sees the slot when it looks.
+// Why not a flag in a table: a Done's snapshot cannot see a putter that
+// started waiting after the Done began, and that putter's snapshot cannot
+// see the Done's slot if the Done commits after it looked, so both would
+// miss the other. A lock is seen the moment it is taken.
+const roomLockClass = 0x726f6f6d // "room"
+
 // channel is the LISTEN/NOTIFY channel of every queue. Payloads are a kind
 // letter, a colon and the queue's name: p (items may be ready), e (the queue
-// may be empty), s (shut down).
+// may be empty), s (shut down), r (a bounded queue has room again).
 const channel = "turnstile"
 
 // schema creates the tables if they are missing. Statements are idempotent,
@@ -27,10 +43,20 @@ const channel = "turnstile"
 // listening connection holds the advisory lock (lockClass, owner), and claim
 // is that Client's number for the get that claimed it. The two partial
 // indexes on claimed rows hold only the few rows being worked on.
+//
+// A bounded queue (max_size > 0) has max_size slots, numbered from 0: each
+// is either a row of turnstile_room (free) or the slot of one of the
+// queue's items, ready, delayed or claimed. A put moves slots from the room
+// to its items, and every statement that deletes an item gives its slot
+// back, in the same statement. The unique index on (queue, slot) is what
+// makes the bound hold by construction: no two items share a slot, and
+// slots only come from the room, which never holds more than max_size.
+// Items of unbounded queues have no slot, and the partial index skips them.
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS turnstile_queues (
-		name  text PRIMARY KEY,
-		state smallint NOT NULL DEFAULT 0 -- 0 open, 1 shut down, 2 shut down immediately
+		name     text PRIMARY KEY,
+		state    smallint NOT NULL DEFAULT 0, -- 0 open, 1 shut down, 2 shut down immediately
+		max_size integer NOT NULL DEFAULT 0   -- 0 unbounded
 	)`,
 	`CREATE SEQUENCE IF NOT EXISTS turnstile_owner_seq AS integer CYCLE`,
 	`CREATE TABLE IF NOT EXISTS turnstile_owners (
@@ -47,7 +73,27 @@ var schema = []string{
 		claim      bigint,
 		last_error text,
 		put_at     timestamptz NOT NULL DEFAULT now(),
-		payload    bytea NOT NULL
+		payload    bytea NOT NULL,
+		slot       integer -- in a bounded queue, the slot the item holds
+	)`,
+	// Tables made before bounded queues get their columns (the check keeps
+	// a Connect from taking the table's lock when they are there).
+	`DO $$ BEGIN
+		IF NOT EXISTS (SELECT 1 FROM pg_attribute
+			WHERE attrelid = 'turnstile_queues'::regclass AND attname = 'max_size' AND NOT attisdropped) THEN
+			ALTER TABLE turnstile_queues ADD COLUMN max_size integer NOT NULL DEFAULT 0;
+		END IF;
+		IF NOT EXISTS (SELECT 1 FROM pg_attribute
+			WHERE attrelid = 'turnstile_items'::regclass AND attname = 'slot' AND NOT attisdropped) THEN
+			ALTER TABLE turnstile_items ADD COLUMN slot integer;
+		END IF;
+	END $$`,
+	`CREATE UNIQUE INDEX IF NOT EXISTS turnstile_items_slot
+		ON turnstile_items (queue, slot) WHERE slot IS NOT NULL`,
+	`CREATE TABLE IF NOT EXISTS turnstile_room (
+		queue text NOT NULL,
+		slot  integer NOT NULL,
+		PRIMARY KEY (queue, slot)
 	)`,
 	`CREATE INDEX IF NOT EXISTS turnstile_items_ready
 		ON turnstile_items (queue, priority, id) WHERE owner IS NULL`,

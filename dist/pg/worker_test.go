@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,6 +28,9 @@ const (
 	envRole  = "TURNSTILE_PG_ROLE"
 	envDSN   = "TURNSTILE_PG_DSN"
 	envQueue = "TURNSTILE_PG_QUEUE"
+	envMax   = "TURNSTILE_PG_MAX"   // the queue's MaxSize, if set
+	envFirst = "TURNSTILE_PG_FIRST" // produce: the first value
+	envCount = "TURNSTILE_PG_COUNT" // produce: how many values
 )
 
 // doneLog is the ledger of the fault tests: a worker inserts a row for an
@@ -41,7 +45,12 @@ const doneLog = `CREATE TABLE IF NOT EXISTS done_log (queue text NOT NULL, v int
 //     queue is shut down and drained;
 //   - hold: claim one item, print "holding <v>", and wait to be killed;
 //   - workjoin: work with two goroutines, wait for Join, then print
-//     "joined <rows in done_log for the queue>" and exit.
+//     "joined <rows in done_log for the queue>" and exit;
+//   - putwait: print "putting", then put 100 with PutWait (on a full queue,
+//     it waits) and print "put";
+//   - produce: put the values first .. first+count-1 from two goroutines,
+//     each put cancelled at a random moment or not, and print "<outcome>
+//     <v>" for each (see produce), then "end".
 func workerMain(role string) int {
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, os.Getenv(envDSN))
@@ -56,7 +65,12 @@ func workerMain(role string) int {
 		return 1
 	}
 	defer c.Close()
-	q, err := pg.NewQueue(ctx, c, os.Getenv(envQueue), pg.JSON[int]())
+	var opts []pg.QueueOption
+	if s := os.Getenv(envMax); s != "" {
+		max, _ := strconv.Atoi(s)
+		opts = append(opts, pg.MaxSize(max))
+	}
+	q, err := pg.NewQueue(ctx, c, os.Getenv(envQueue), pg.JSON[int](), opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -89,9 +103,84 @@ func workerMain(role string) int {
 		}
 		fmt.Printf("joined %d\n", n)
 		return 0
+	case "putwait":
+		fmt.Println("putting")
+		if err := q.PutWait(ctx, 100); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Println("put")
+		select {} // until killed
+	case "produce":
+		first, _ := strconv.Atoi(os.Getenv(envFirst))
+		count, _ := strconv.Atoi(os.Getenv(envCount))
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for g := range 2 {
+			wg.Go(func() {
+				r := rand.New(rand.NewPCG(uint64(os.Getpid()), uint64(g)))
+				for v := first + g; v < first+count; v += 2 {
+					out := produce(ctx, q, v, r)
+					mu.Lock()
+					fmt.Printf("%s %d\n", out, v)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		fmt.Println("end")
+		return 0
 	}
 	fmt.Fprintln(os.Stderr, "unknown role", role)
 	return 2
+}
+
+// produce puts v once, in one of the ways a producer may, under a ctx that
+// ends at a random moment (before the call, while the put waits for room, or
+// while its statement is on the server), and says what the answer means:
+// "ok" (put), "no" (for certain not put: the ctx ended first, or the queue
+// was full for TryPut), "maybe" (the outcome is unknown), or "err:<error>"
+// for anything else.
+func produce(ctx context.Context, q *pg.Queue[int], v int, r *rand.Rand) string {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var err error
+	switch r.IntN(6) {
+	case 0: // ended at the call
+		cancel()
+		err = <-q.Put(ctx, v)
+	case 1: // a deadline anywhere in the wait
+		ctx, cancel2 := context.WithTimeout(ctx, time.Duration(r.IntN(20000))*time.Microsecond)
+		defer cancel2()
+		err = <-q.Put(ctx, v)
+	case 2:
+		ctx, cancel2 := context.WithTimeout(ctx, time.Duration(r.IntN(20000))*time.Microsecond)
+		defer cancel2()
+		err = q.PutWait(ctx, v)
+	case 3: // abandoned in a select, then told to stop, then received
+		ch := q.Put(ctx, v)
+		select {
+		case err = <-ch:
+		case <-time.After(time.Duration(r.IntN(5000)) * time.Microsecond):
+			cancel()
+			err = <-ch
+		}
+	case 4:
+		err = q.TryPut(ctx, v)
+	default: // patient
+		ctx, cancel2 := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel2()
+		err = <-q.Put(ctx, v)
+	}
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, dist.ErrFull):
+		return "no"
+	case errors.Is(err, dist.ErrOutcomeUnknown):
+		return "maybe"
+	}
+	return "err:" + strings.ReplaceAll(err.Error(), " ", "_")
 }
 
 // work does items until the queue is shut down and drained (0), ctx ends
@@ -151,11 +240,13 @@ type proc struct {
 	exit   chan error  // cmd.Wait's result
 }
 
-// startWorker starts a worker process of the given role on queue.
-func startWorker(t *testing.T, role, queue string) *proc {
+// startWorker starts a worker process of the given role on queue, with env
+// ("NAME=value") added to its environment.
+func startWorker(t *testing.T, role, queue string, env ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), envRole+"="+role, envDSN+"="+server.DSN(), envQueue+"="+queue)
+	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -5,14 +5,17 @@
 // on Join until every job is done, then shuts the queue down, which ends the
 // workers.
 //
-// A job here is to hash its number -rounds times (SHA-256); its result row
-// holds the hash and the worker's pid. With -kill n, the coordinator kills n
+// The queue is bounded at -max jobs not yet done (queued or running): the
+// producers wait for the workers instead of filling the table, as a
+// producer faster than its workers should. A job here is to hash its
+// number -rounds times (SHA-256); its result row holds the hash and the
+// worker's pid. With -kill n, the coordinator kills n
 // workers with SIGKILL along the way: their jobs are handed out again to the
 // others within about a second, and every job still has exactly one result.
 //
 // Run it with:
 //
-//	go run . [-jobs 2000] [-producers 2] [-workers 3] [-rounds 10000] [-kill 0] [-dsn postgres://...]
+//	go run . [-jobs 2000] [-producers 2] [-workers 3] [-rounds 10000] [-max 100] [-kill 0] [-dsn postgres://...]
 //
 // Without -dsn it starts a throwaway PostgreSQL server of its own (initdb
 // and pg_ctl on a free loopback port, in a temporary directory that is
@@ -51,8 +54,8 @@ func main() {
 
 // options are the coordinator's flags.
 type options struct {
-	jobs, producers, workers, rounds, kill int
-	dsn                                    string
+	jobs, producers, workers, rounds, max, kill int
+	dsn                                         string
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -63,13 +66,14 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.producers, "producers", 2, "how many producer processes")
 	fs.IntVar(&o.workers, "workers", 3, "how many worker processes")
 	fs.IntVar(&o.rounds, "rounds", 10000, "SHA-256 rounds per job (its cost)")
+	fs.IntVar(&o.max, "max", 100, "at most this many jobs queued or running; producers wait for room (0: unbounded)")
 	fs.IntVar(&o.kill, "kill", 0, "kill this many workers with SIGKILL along the way (their jobs are handed out again)")
 	fs.StringVar(&o.dsn, "dsn", "", "PostgreSQL connection string (default: start a throwaway server)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	if o.jobs < 0 || o.producers < 1 || o.workers < 1 || o.rounds < 0 || o.kill < 0 || o.kill >= o.workers {
-		return o, errors.New("need -jobs >= 0, -producers >= 1, -workers >= 1, -rounds >= 0, 0 <= -kill < -workers")
+	if o.jobs < 0 || o.producers < 1 || o.workers < 1 || o.rounds < 0 || o.max < 0 || o.kill < 0 || o.kill >= o.workers {
+		return o, errors.New("need -jobs >= 0, -producers >= 1, -workers >= 1, -rounds >= 0, -max >= 0, 0 <= -kill < -workers")
 	}
 	return o, nil
 }

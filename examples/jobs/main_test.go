@@ -27,15 +27,16 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// TestRun runs the whole program: its own PostgreSQL, two producer and
-// three worker processes. Every job is done exactly once (run checks the
-// results table), the workers' counts add up, and progress was shown.
+// TestRun runs the whole program, unbounded: its own PostgreSQL, two
+// producer and three worker processes. Every job is done exactly once (run
+// checks the results table), the workers' counts add up, and progress was
+// shown.
 func TestRun(t *testing.T) {
 	is := is.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	err := run(ctx, []string{"-jobs", "300", "-producers", "2", "-workers", "3", "-rounds", "100"}, &stdout, &stderr)
+	err := run(ctx, []string{"-jobs", "300", "-producers", "2", "-workers", "3", "-rounds", "100", "-max", "0"}, &stdout, &stderr)
 	is.NoErr(err)
 	out := stdout.String()
 	is.True(strings.HasPrefix(out, "all 300 jobs done by 3 workers, each exactly once\n"))
@@ -48,11 +49,31 @@ func TestRun(t *testing.T) {
 	is.True(strings.Contains(stderr.String(), "jobs: 300/300 done, 0 queued or running"))
 }
 
+// TestRunBounded: producers much faster than the workers, on a queue
+// bounded at 10: they wait for room, and the progress line never sees more
+// than 10 jobs queued or running (run checks it; unbounded, the producers
+// would be done with most of the 200 before the first sample).
+func TestRunBounded(t *testing.T) {
+	is := is.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	err := run(ctx, []string{"-jobs", "200", "-producers", "2", "-workers", "2", "-rounds", "20000", "-max", "10"}, &stdout, &stderr)
+	is.NoErr(err)
+	is.True(strings.HasPrefix(stdout.String(), "all 200 jobs done by 2 workers, each exactly once\n"))
+	m := regexp.MustCompile(`\(at most 10 queued or running at once: (\d+) seen\)`).FindStringSubmatch(stdout.String())
+	is.True(m != nil)
+	peak, _ := strconv.Atoi(m[1])
+	is.True(peak >= 1 && peak <= 10)
+	is.True(strings.Contains(stderr.String(), "queued or running (at most 10)"))
+}
+
 func TestBadFlags(t *testing.T) {
 	is := is.New(t)
 	var out, errs bytes.Buffer
 	is.True(run(context.Background(), []string{"-workers", "0"}, &out, &errs) != nil)
 	is.True(run(context.Background(), []string{"-workers", "2", "-kill", "2"}, &out, &errs) != nil)
+	is.True(run(context.Background(), []string{"-max", "-1"}, &out, &errs) != nil)
 }
 
 // TestRunKillingWorkers: one of three workers is killed with SIGKILL along

@@ -53,7 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer c.Close()
 	name := "jobs-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	q, err := pg.NewQueue(ctx, c, name, pg.JSON[int]())
+	// The queue, and its bound, is made here; the children open it as it is.
+	q, err := pg.NewQueue(ctx, c, name, pg.JSON[int](), pg.MaxSize(o.max))
 	if err != nil {
 		return err
 	}
@@ -117,7 +118,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "\njobs: killed worker %d (SIGKILL) at %d/%d done\n", w.Process.Pid, done, o.jobs)
 		}
 	}
-	err = progress(ctx, pool, q, o.jobs, stderr, putDone, onProgress)
+	peak, err := progress(ctx, pool, q, o.jobs, stderr, putDone, onProgress)
 	<-putDone
 	if perr != nil {
 		return fmt.Errorf("a producer failed: %w", perr)
@@ -147,7 +148,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if rows != o.jobs || distinct != o.jobs {
 		return fmt.Errorf("%d jobs put, %d results for %d distinct jobs", o.jobs, rows, distinct)
 	}
+	if o.max > 0 && peak > o.max {
+		return fmt.Errorf("%d jobs queued or running at once, above the bound of %d", peak, o.max)
+	}
 	fmt.Fprintf(stdout, "all %d jobs done by %d workers, each exactly once\n", o.jobs, o.workers)
+	if o.max > 0 {
+		fmt.Fprintf(stdout, "(at most %d queued or running at once: %d seen)\n", o.max, peak)
+	}
 	if len(killed) > 0 {
 		fmt.Fprintf(stdout, "(%d of them killed along the way; their jobs were handed out again)\n", len(killed))
 	}
@@ -158,19 +165,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// progress shows "jobs: 1234/2000 done, 17 queued or running" on stderr,
-// rewritten in place, until the queue's Join channel is closed, which it
-// asks for once putDone is closed. Each time, it calls onProgress with the
-// number of jobs done.
+// progress shows "jobs: 1234/2000 done, 17 queued or running (at most
+// 100)" on stderr, rewritten in place, until the queue's Join channel is
+// closed, which it asks for once putDone is closed. Each time, it calls
+// onProgress with the number of jobs done. It returns the most jobs it saw
+// queued or running at once.
 func progress(ctx context.Context, pool *pgxpool.Pool, q *pg.Queue[int], total int, stderr io.Writer,
-	putDone <-chan struct{}, onProgress func(done int)) error {
+	putDone <-chan struct{}, onProgress func(done int)) (peak int, err error) {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
+	bound := ""
+	if q.Cap() > 0 {
+		bound = fmt.Sprintf(" (at most %d)", q.Cap())
+	}
 	show := func() {
 		var done int
 		pool.QueryRow(ctx, `SELECT count(*) FROM job_results WHERE queue = $1`, q.Name()).Scan(&done)
 		left, _ := q.Unfinished(ctx)
-		fmt.Fprintf(stderr, "\rjobs: %d/%d done, %d queued or running ", done, total, left)
+		peak = max(peak, left)
+		fmt.Fprintf(stderr, "\rjobs: %d/%d done, %d queued or running%s ", done, total, left, bound)
 		onProgress(done)
 	}
 	var join <-chan struct{} // nil until every job is put
@@ -182,12 +195,12 @@ func progress(ctx context.Context, pool *pgxpool.Pool, q *pg.Queue[int], total i
 		case <-join:
 			show()
 			fmt.Fprintln(stderr)
-			return nil
+			return peak, nil
 		case <-t.C:
 			show()
 		case <-ctx.Done():
 			fmt.Fprintln(stderr)
-			return ctx.Err()
+			return peak, ctx.Err()
 		}
 	}
 }
