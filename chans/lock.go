@@ -184,6 +184,7 @@ func (l *Lock) lockWait(ctx context.Context) (uint64, error) {
 	l.q.sweep()
 	if l.q.empty() {
 		if gen, ok := l.grab(); ok {
+			l.q.noteDirect(nil, ask[Release]{})
 			l.sync()
 			l.mu.Unlock()
 			return gen, nil
@@ -206,7 +207,7 @@ func (l *Lock) TryAcquire() (Release, bool) {
 	if gen, ok := l.grabFast(); ok {
 		return l.releaser(gen), true
 	}
-	if l.state.Load()&lockSlow == 0 {
+	if s := l.state.Load(); s&lockSlow == 0 && s != 0 {
 		return nil, false // held, and nothing tracked that could free it
 	}
 	l.mu.Lock()
@@ -221,6 +222,7 @@ func (l *Lock) TryAcquire() (Release, bool) {
 	if !ok {
 		return nil, false
 	}
+	l.q.noteDirect(nil, ask[Release]{})
 	return l.releaser(gen), true
 }
 
@@ -253,10 +255,12 @@ func (l *Lock) String() string {
 }
 
 // grabFast takes the lock if it is free and nothing is tracked, without the
-// mutex, and returns the number of the grant.
+// mutex, and returns the number of the grant. A Lock never used (s == 0)
+// takes its mutex while TrackAll is on, so that it is tracked from its first
+// call; a used one pays nothing for that check.
 func (l *Lock) grabFast() (uint64, bool) {
 	s := l.state.Load()
-	if s&(lockHeld|lockSlow) == 0 && l.state.CompareAndSwap(s, (s+lockGen)|lockHeld) {
+	if s&(lockHeld|lockSlow) == 0 && (s != 0 || !trackAll.Load()) && l.state.CompareAndSwap(s, (s+lockGen)|lockHeld) {
 		return (s + lockGen) / lockGen, true
 	}
 	return 0, false
@@ -334,6 +338,7 @@ func (l *Lock) unlockSlow(gen uint64) {
 			break
 		}
 	}
+	l.q.noteRelease()
 	l.q.bind(&l.mu, l)
 	l.q.sweep()
 	l.dispatch()
@@ -384,3 +389,28 @@ func grantNow[T any](v T) <-chan T {
 // testHookQueued runs between a waiter's queueing and the look that makes it
 // safe (see settle); tests use it to force a release into that instant.
 var testHookQueued = func() {}
+
+// Stats reports the lock's holder and waiters (see [Stats]): Held while it is
+// locked, or granted and not yet received by a caller whose ctx is live.
+// Grants counts every grant, from the lock's state word. Untracked, the
+// holder is listed with an Unknown age, unless its grant still sits in its
+// channel for a caller whose ctx can end.
+func (l *Lock) Stats() Stats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.q.bind(&l.mu, l)
+	l.q.sweep()
+	l.sync()
+	st := l.state.Load()
+	s := Stats{Kind: "Lock", State: "unlocked", Held: st&lockHeld != 0, GrantsExact: true}
+	s.named(l.q.st.tr)
+	l.q.snapshot(&s, nanotime(), says("lock"))
+	s.Grants = st / lockGen
+	if s.Held {
+		s.State = "locked"
+		if len(s.Holders) == 0 {
+			s.Holders = append(s.Holders, Holder{Age: Unknown, Ask: "lock"}) // granted while not tracked
+		}
+	}
+	return s
+}

@@ -48,6 +48,7 @@ type RWLock struct {
 const (
 	rwSlow   int64 = 1 << iota // the waitq tracks something: every call takes mu (see lockSlow)
 	rwWriter                   // a write grant is outstanding
+	rwBorn                     // the first call took mu (for TrackAll); the fast paths need it set
 	rwReader                   // one read grant
 )
 
@@ -57,7 +58,9 @@ func NewRWLock(maxReaders int) *RWLock {
 	if maxReaders < 0 {
 		panic("chans: NewRWLock with negative maxReaders")
 	}
-	return &RWLock{maxReaders: int64(maxReaders)}
+	l := &RWLock{maxReaders: int64(maxReaders)}
+	trackAtBirth(l)
+	return l
 }
 
 // AcquireRead asks for a read lock. The channel has a buffer of one and is
@@ -144,9 +147,10 @@ func (l *RWLock) acquireWait(ctx context.Context, write bool) (Release, error) {
 	l.q.bind(&l.mu, l)
 	l.q.sweep()
 	if l.q.empty() && l.grab(write) {
+		r := l.q.noteDirect(l.releaser(write), ask[Release]{n: 1, write: write})
 		l.sync()
 		l.mu.Unlock()
-		return l.releaser(write), nil
+		return r, nil
 	}
 	w := l.q.enqueue(ctx, ask[Release]{n: 1, write: write}, byBlocking)
 	l.settle()
@@ -170,7 +174,7 @@ func (l *RWLock) try(write bool) (Release, bool) {
 	if l.grabFast(write) {
 		return l.releaser(write), true
 	}
-	if l.state.Load()&rwSlow == 0 {
+	if l.state.Load()&(rwSlow|rwBorn) == rwBorn {
 		return nil, false
 	}
 	l.mu.Lock()
@@ -181,7 +185,7 @@ func (l *RWLock) try(write bool) (Release, bool) {
 	if !l.q.empty() || !l.grab(write) {
 		return nil, false
 	}
-	return l.releaser(write), true
+	return l.q.noteDirect(l.releaser(write), ask[Release]{n: 1, write: write}), true
 }
 
 // Readers returns the number of read locks held.
@@ -244,10 +248,12 @@ func taken(st int64, write bool) int64 {
 	return st + rwReader
 }
 
-// grabFast takes a grant if nothing is tracked, without the mutex.
+// grabFast takes a grant if nothing is tracked, without the mutex. A fresh
+// RWLock has rwBorn clear, so its first call takes the mutex, where TrackAll
+// sees it (see waitq.born).
 func (l *RWLock) grabFast(write bool) bool {
 	st := l.state.Load()
-	return st&rwSlow == 0 && l.can(st, write) && l.state.CompareAndSwap(st, taken(st, write))
+	return st&(rwSlow|rwBorn) == rwBorn && l.can(st, write) && l.state.CompareAndSwap(st, taken(st, write))
 }
 
 // grab takes a grant if the state admits one, with l.mu held.
@@ -305,7 +311,7 @@ func (l *RWLock) release(write bool) {
 func (l *RWLock) sync() {
 	for {
 		st := l.state.Load()
-		want := st &^ rwSlow
+		want := st&^rwSlow | rwBorn
 		if !l.q.idle() {
 			want |= rwSlow
 		}
@@ -353,3 +359,39 @@ func (l *RWLock) place(w *waiter[Release]) {
 }
 
 func (l *RWLock) reclaim(w *waiter[Release], _ Release) { l.give(w.write) }
+
+// Stats reports the lock's holders and waiters (see [Stats]): Value is the
+// readers holding it and Limit the reader limit (0: none); Held while a
+// reader or the writer holds it. Untracked, holders are listed with an
+// Unknown age, and Grants leaves out the fast path's grants (GrantsExact is
+// false).
+func (l *RWLock) Stats() Stats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.q.bind(&l.mu, l)
+	l.q.sweep()
+	l.sync()
+	st := l.state.Load()
+	readers, writer := int(st/rwReader), st&rwWriter != 0
+	s := Stats{Kind: "RWLock", Value: readers, Limit: int(l.maxReaders), Held: readers > 0 || writer, State: "unlocked"}
+	s.named(l.q.st.tr)
+	l.q.snapshot(&s, nanotime(), readWrite)
+	switch {
+	case writer:
+		s.State = "write-locked"
+	case readers > 0:
+		s.State = "read-locked"
+	}
+	// Grants made while not tracked have no record: list them unknown.
+	seen := map[string]int{}
+	for _, h := range s.Holders {
+		seen[h.Ask]++
+	}
+	if writer && seen["write"] == 0 {
+		s.Holders = append(s.Holders, Holder{Age: Unknown, Ask: "write"})
+	}
+	for range min(readers-seen["read"], MaxListed-len(s.Holders)) {
+		s.Holders = append(s.Holders, Holder{Age: Unknown, Ask: "read"})
+	}
+	return s
+}

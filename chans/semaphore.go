@@ -64,6 +64,7 @@ func NewSemaphore(n int) *Semaphore {
 	}
 	s := new(Semaphore)
 	s.state.Store(int64(n) << 1)
+	trackAtBirth(s)
 	return s
 }
 
@@ -77,6 +78,7 @@ func NewBoundedSemaphore(n int) *Semaphore {
 	}
 	s := &Semaphore{bound: int64(n)}
 	s.state.Store(int64(n) << 1)
+	trackAtBirth(s)
 	return s
 }
 
@@ -179,9 +181,10 @@ func (s *Semaphore) acquireWait(ctx context.Context, n int, method string) (Rele
 	}
 	s.q.sweep()
 	if s.q.empty() && s.grab(n) {
+		r := s.q.noteDirect(s.releaser(n), ask[Release]{n: n})
 		s.sync()
 		s.mu.Unlock()
-		return s.releaser(n), nil
+		return r, nil
 	}
 	w := s.q.enqueue(ctx, ask[Release]{n: n}, byBlocking)
 	s.settle()
@@ -216,7 +219,7 @@ func (s *Semaphore) TryAcquireN(n int) (Release, bool) {
 	if !s.q.empty() || !s.grab(n) {
 		return nil, false
 	}
-	return s.releaser(n), true
+	return s.q.noteDirect(s.releaser(n), ask[Release]{n: n}), true
 }
 
 // Release adds one permit, unpaired with any acquire. On a bounded semaphore
@@ -315,7 +318,7 @@ func (s *Semaphore) grab(n int) bool {
 func (s *Semaphore) give(n int) bool {
 	for {
 		st := s.state.Load()
-		if st&semSlow != 0 {
+		if st&semSlow != 0 || st == 0 && trackAll.Load() { // a zero Semaphore's first permit: see Lock.grabFast
 			break
 		}
 		if s.bound > 0 && st>>1+int64(n) > s.bound {
@@ -439,3 +442,25 @@ func (t ticket) unpunch() { t.s.Store(t.gen) }
 
 // recycle gives the stamp back once the grant is released.
 func (t ticket) recycle() { stamps.Put(t.s) }
+
+// Stats reports the semaphore's holders and waiters (see [Stats]): Value is
+// the free permits and Limit the bound (0: none). Untracked, a Semaphore
+// does not know its holders: Held is then known only for a bounded one
+// (fewer permits free than the bound), and Grants leaves out the fast path's
+// grants (GrantsExact is false).
+func (s *Semaphore) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.q.bind(&s.mu, s)
+	s.q.sweep()
+	s.sync()
+	free := s.free()
+	st := Stats{Kind: "Semaphore", Value: int(free), Limit: int(s.bound), State: "free"}
+	st.named(s.q.st.tr)
+	s.q.snapshot(&st, nanotime(), permits)
+	st.Held = len(st.Holders) > 0 || s.bound > 0 && free < s.bound
+	if free == 0 {
+		st.State = "locked"
+	}
+	return st
+}
