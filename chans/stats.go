@@ -115,7 +115,9 @@ type Holder struct {
 	Ask string
 	// Unreceived reports that the grant still sits in its channel: sent,
 	// and not received yet. CanEnd reports whether the ctx of the call can
-	// end (if it cannot, an unreceived grant is never taken back).
+	// end, which matters while the grant is unreceived: if it cannot, the
+	// grant is never taken back. (A grant returned directly, by a Try call
+	// or a blocking twin, was received at once and reads false.)
 	Unreceived bool
 	CanEnd     bool
 	// Stranded reports that the detector found the grant unreceived, on a
