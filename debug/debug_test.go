@@ -73,8 +73,8 @@ func TestHandlerHTML(t *testing.T) {
 		is.True(strings.Contains(body, `<td class="role">holder</td>`))
 		is.True(strings.Contains(body, `<td class="role">waiter</td>`))
 		is.True(strings.Contains(body, "1 waiting · oldest"))
-		is.True(strings.Contains(body, "debug.scene (debug_test.go:"+strconv.Itoa(waitLine)+")")) // the waiter's summary line
-		is.True(strings.Contains(body, "github.com/turnstile-go/turnstile/chans.(*Lock).Acquire"))    // its stack
+		is.True(strings.Contains(body, "debug.scene (debug_test.go:"+strconv.Itoa(waitLine)+")"))  // the waiter's summary line
+		is.True(strings.Contains(body, "github.com/turnstile-go/turnstile/chans.(*Lock).Acquire")) // its stack
 		if target == "/debug/turnstile/" {
 			is.True(strings.Contains(body, "<!doctype html>"))
 			is.True(strings.Contains(body, `q.set("format", "fragment")`))
