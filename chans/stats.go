@@ -23,9 +23,11 @@ import (
 // its grants in doubt) plus a few counters bumped under that mutex. It
 // allocates the two lists. Outside Stats, keeping the figures costs the fast
 // paths nothing: no counter is touched and no clock is read by the one
-// compare-and-swap of an uncontended Lock, RWLock or Semaphore. The clock is
-// read once per caller that has to queue (for its Waiter.Age), and per grant
-// only while the primitive is tracked (see [Track]).
+// compare-and-swap of an uncontended Lock, RWLock or Semaphore, and a
+// primitive nobody asks reads no clock at all. From its first Stats call on
+// (or once it is tracked), a primitive reads the clock once per caller that
+// has to queue, for Waiter.Age; it reads it per grant only while tracked
+// (see [Track]).
 //
 // Without tracking, Stats knows every queued waiter, the grants still in
 // doubt (sent to a caller whose ctx can end and not yet known to be
@@ -71,7 +73,7 @@ type Stats struct {
 	Holders []Holder
 	// Waiting is the number of queued callers whose ctx has not ended, and
 	// Waiters the oldest MaxListed of them, oldest first. OldestWait is
-	// the age of the oldest (0 if nobody waits).
+	// the age of the oldest whose age is known (0 if none).
 	Waiting    int
 	Waiters    []Waiter
 	OldestWait time.Duration
@@ -131,7 +133,10 @@ type Holder struct {
 
 // A Waiter is a caller queued for a grant.
 type Waiter struct {
-	// Age is how long it has been queued.
+	// Age is how long it has been queued, or Unknown if it queued before
+	// anybody asked the primitive for its Stats and before it was tracked:
+	// a primitive starts reading the clock for its waiters then, so that
+	// one nobody looks at pays nothing for it.
 	Age time.Duration
 	// Ask is what it waits for, as in Holder.
 	Ask string
@@ -172,6 +177,7 @@ type qstats[T any] struct {
 	grants, cancels, takeBacks uint64
 
 	tr    *tracking               // nil: not tracked
+	stamp bool                    // stamp queued waiters: Stats was called, or tracking started
 	holds bool                    // its grants are held until a Release (Lock, RWLock, Semaphore)
 	wrap  func(T, *grantRec[T]) T // makes a held grant's Release drop its record (RWLock, Semaphore)
 	recs  recList[T]              // tracked grants still out, oldest first
@@ -186,10 +192,13 @@ func (q *waitq[T]) noteNew(w *waiter[T]) {
 	}
 }
 
-// noteQueued stamps w as it joins the queue: the only clock read a primitive
-// makes while it is not tracked, paid only by callers that have to wait.
+// noteQueued stamps w as it joins the queue, once somebody has asked for
+// Stats: the only clock read an untracked primitive makes, paid only by
+// callers that have to wait.
 func (q *waitq[T]) noteQueued(w *waiter[T]) {
-	w.since = nanotime()
+	if q.st.stamp {
+		w.since = nanotime()
+	}
 	if q.st.tr == nil && trackAll.Load() {
 		q.bornWaiting(w) // a Result is tracked once somebody waits
 	}
@@ -257,6 +266,7 @@ func (q *waitq[T]) noteRelease() {
 // its counters. ask says what a waiter or grant of weight n (and write)
 // asked for. The caller holds the mutex and has swept q.
 func (q *waitq[T]) snapshot(s *Stats, now int64, ask func(n int, write bool) string) {
+	q.st.stamp = true // from now on, waiters' ages are known
 	for w := q.queue.head; w != nil; w = w.next {
 		if w.ctx.Err() != nil {
 			continue

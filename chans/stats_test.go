@@ -34,12 +34,16 @@ func (sc *scene) at(d time.Duration) {
 	synctest.Wait()
 }
 
-// track tracks p if the scene is the tracked one, under the row's name.
-func (sc *scene) track(p Trackable) {
+// watch tracks p if the scene is the tracked one, under the row's name;
+// else it asks p for its Stats once, which starts the clock for its
+// waiters' ages (see TestStatsWaiterAgesStartAtFirstLook).
+func (sc *scene) watch(p Trackable) {
 	if sc.tracked {
 		Track(p, "row")
 		sc.later(func() { Untrack(p) })
+		return
 	}
+	p.Stats()
 }
 
 // later runs f when the scene ends (in the bubble, even if the test
@@ -74,7 +78,7 @@ var statsRows = []statsRow{{
 	name: "Lock held, one waiter, one that gave up",
 	build: func(sc *scene) Trackable {
 		l := new(Lock)
-		sc.track(l)
+		sc.watch(l)
 		rel := <-l.Acquire(bg())
 		sc.at(time.Second)
 		w := l.Acquire(bg())
@@ -93,7 +97,7 @@ var statsRows = []statsRow{{
 	name: "Lock granted, not yet received by a ctx that can end",
 	build: func(sc *scene) Trackable {
 		l := new(Lock)
-		sc.track(l)
+		sc.watch(l)
 		rel := <-l.Acquire(bg())
 		sc.at(time.Second)
 		ctx, _ := sc.ctx()
@@ -112,7 +116,7 @@ var statsRows = []statsRow{{
 	name: "RWLock with two readers, a writer and a reader queued",
 	build: func(sc *scene) Trackable {
 		l := new(RWLock)
-		sc.track(l)
+		sc.watch(l)
 		r1, _ := l.AcquireReadWait(bg())
 		r2, _ := l.AcquireReadWait(bg())
 		sc.at(time.Second)
@@ -125,16 +129,16 @@ var statsRows = []statsRow{{
 			Holders: []Holder{{Age: unk(tr, 3*time.Second), Ask: "read"}, {Age: unk(tr, 3*time.Second), Ask: "read"}},
 			Waiting: 2, Waiters: []Waiter{{Age: 2 * time.Second, Ask: "write"}, {Age: 2 * time.Second, Ask: "read"}},
 			OldestWait: 2 * time.Second}
-		// Untracked, the first read took the mutex (a fresh RWLock's first
-		// call does) and the second the fast path, which counts nothing.
-		s.Grants = map[bool]uint64{false: 1, true: 2}[tr]
+		if tr {
+			s.Grants = 2 // untracked, both took the fast path, which counts nothing
+		}
 		return s
 	},
 }, {
 	name: "bounded Semaphore with permits out and a heavy waiter",
 	build: func(sc *scene) Trackable {
 		s := NewBoundedSemaphore(3)
-		sc.track(s)
+		sc.watch(s)
 		rel, _ := s.AcquireNWait(bg(), 2)
 		sc.at(time.Second)
 		w := s.AcquireN(bg(), 2)
@@ -153,7 +157,7 @@ var statsRows = []statsRow{{
 	name: "Queue with getters, one item unreceived",
 	build: func(sc *scene) Trackable {
 		q := NewQueue[int](0)
-		sc.track(q)
+		sc.watch(q)
 		g1 := q.Get(bg())
 		ctx, _ := sc.ctx()
 		g2 := q.Get(ctx)
@@ -183,7 +187,7 @@ var statsRows = []statsRow{{
 	name: "full Queue with a putter, shut down",
 	build: func(sc *scene) Trackable {
 		q := NewQueue[int](1)
-		sc.track(q)
+		sc.watch(q)
 		_ = q.TryPut(1)
 		sc.at(time.Second)
 		ctx, cancel := sc.ctx()
@@ -207,7 +211,7 @@ var statsRows = []statsRow{{
 	name: "Mailbox with a message on its way",
 	build: func(sc *scene) Trackable {
 		b := new(Mailbox[int])
-		sc.track(b)
+		sc.watch(b)
 		even := func(m int) bool { return m%2 == 0 }
 		r := b.Receive(bg(), even)
 		b.Receive(bg(), func(m int) bool { return m > 10 })
@@ -229,7 +233,7 @@ var statsRows = []statsRow{{
 	name: "Condition notified once, a waiter left",
 	build: func(sc *scene) Trackable {
 		c := new(Condition)
-		sc.track(c)
+		sc.watch(c)
 		ctx, _ := sc.ctx()
 		c.Wait(bg()) // notified below, never received
 		c.Wait(ctx)
@@ -249,7 +253,7 @@ var statsRows = []statsRow{{
 	name: "Event set twice",
 	build: func(sc *scene) Trackable {
 		e := new(Event)
-		sc.track(e)
+		sc.watch(e)
 		e.Set()
 		e.Set() // already set: not counted
 		e.Clear()
@@ -263,7 +267,7 @@ var statsRows = []statsRow{{
 	name: "Result waited for",
 	build: func(sc *scene) Trackable {
 		r := new(Result[int])
-		sc.track(r)
+		sc.watch(r)
 		g := r.Get(bg())
 		ctx, cancel := sc.ctx()
 		r.Get(ctx)
@@ -278,7 +282,7 @@ var statsRows = []statsRow{{
 	name: "Result failed",
 	build: func(sc *scene) Trackable {
 		r := new(Result[int])
-		sc.track(r)
+		sc.watch(r)
 		r.Get(bg())
 		sc.at(time.Second)
 		_ = r.Fail(context.Canceled) // the waiter is let go: not a grant, not a cancel
@@ -290,7 +294,7 @@ var statsRows = []statsRow{{
 	name: "Signal emitted to two, one waits for the next",
 	build: func(sc *scene) Trackable {
 		s := new(Signal[int])
-		sc.track(s)
+		sc.watch(s)
 		s.Next(bg())
 		s.Next(bg())
 		sc.at(time.Second)
@@ -305,7 +309,7 @@ var statsRows = []statsRow{{
 	name: "Barrier filling",
 	build: func(sc *scene) Trackable {
 		b := NewBarrier(3)
-		sc.track(b)
+		sc.watch(b)
 		w1 := b.Wait(bg())
 		sc.at(time.Second)
 		w2 := b.Wait(bg())
@@ -320,7 +324,7 @@ var statsRows = []statsRow{{
 	name: "TaskGroup with a task running and a start waiting",
 	build: func(sc *scene) Trackable {
 		g := NewTaskGroup[int](bg(), 1, KeepGoing)
-		sc.track(g)
+		sc.watch(g)
 		block := make(chan struct{})
 		g.Go(func(context.Context) (int, error) { <-block; return 0, nil })
 		sc.at(time.Second)
@@ -385,4 +389,30 @@ func statsShape(t *testing.T, s Stats, tracked bool) Stats {
 		s.Waiters[i].Stack = nil
 	}
 	return s
+}
+
+// TestStatsWaiterAgesStartAtFirstLook checks that an untracked primitive
+// reads no clock until somebody asks it for Stats: callers that queued
+// before have an Unknown age, those after an exact one.
+func TestStatsWaiterAgesStartAtFirstLook(t *testing.T) {
+	trackAllOff(t)
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		var l Lock
+		rel := <-l.Acquire(bg())
+		w1 := l.Acquire(bg())
+		time.Sleep(time.Second)
+		s := l.Stats()
+		is.Equal(s.Waiters[0].Age, Unknown)
+		is.Equal(s.OldestWait, time.Duration(0))
+		w2 := l.Acquire(bg())
+		time.Sleep(time.Second)
+		s = l.Stats()
+		is.Equal(s.Waiters[0].Age, Unknown)
+		is.Equal(s.Waiters[1].Age, time.Second)
+		is.Equal(s.OldestWait, time.Second)
+		rel()
+		(<-w1)()
+		(<-w2)()
+	})
 }

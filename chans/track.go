@@ -265,6 +265,7 @@ func (q *waitq[T]) attach(mu *sync.Mutex, o owner[T]) {
 // holds, their Release wrapped by wrap.
 func (q *waitq[T]) setTracking(t *tracking, holds bool, wrap func(T, *grantRec[T]) T) {
 	q.st.tr, q.st.holds, q.st.wrap = t, holds, wrap
+	q.st.stamp = q.st.stamp || t != nil
 	if t == nil {
 		q.st.recs.clear()
 		q.st.wrap = nil
@@ -836,7 +837,7 @@ func (r *Result[T]) weakly() func() Trackable { return weakly(r) }
 func (q *waitq[T]) bornWaiting(w *waiter[T]) {
 	if r, ok := q.o.(*Result[T]); ok && q.st.tr == nil && trackAll.Load() {
 		startTracking(r, "", true)
-		w.stack = callers()
+		w.stack, w.since = callers(), nanotime()
 	}
 }
 
