@@ -63,7 +63,8 @@ const (
 	// came back. The tempting version keeps a separate waiter count next
 	// to the word, which a fast release can read one instant too early.
 	lockSlow
-	lockGen // the grant counter: state / lockGen
+	lockBorn // the first call took mu (for TrackAll); the fast paths need it set
+	lockGen  // the grant counter: state / lockGen
 )
 
 // Acquire asks for the lock. The returned channel has a buffer of one and is
@@ -207,7 +208,7 @@ func (l *Lock) TryAcquire() (Release, bool) {
 	if gen, ok := l.grabFast(); ok {
 		return l.releaser(gen), true
 	}
-	if s := l.state.Load(); s&lockSlow == 0 && s != 0 {
+	if l.state.Load()&(lockSlow|lockBorn) == lockBorn {
 		return nil, false // held, and nothing tracked that could free it
 	}
 	l.mu.Lock()
@@ -255,12 +256,12 @@ func (l *Lock) String() string {
 }
 
 // grabFast takes the lock if it is free and nothing is tracked, without the
-// mutex, and returns the number of the grant. A Lock never used (s == 0)
-// takes its mutex while TrackAll is on, so that it is tracked from its first
-// call; a used one pays nothing for that check.
+// mutex, and returns the number of the grant. A fresh Lock has lockBorn
+// clear, so its first call takes the mutex, where TrackAll sees it (see
+// waitq.born): one mask, as before, and no check of TrackAll here.
 func (l *Lock) grabFast() (uint64, bool) {
 	s := l.state.Load()
-	if s&(lockHeld|lockSlow) == 0 && (s != 0 || !trackAll.Load()) && l.state.CompareAndSwap(s, (s+lockGen)|lockHeld) {
+	if s&(lockHeld|lockSlow|lockBorn) == lockBorn && l.state.CompareAndSwap(s, (s+lockGen)|lockHeld) {
 		return (s + lockGen) / lockGen, true
 	}
 	return 0, false
@@ -285,7 +286,7 @@ func (l *Lock) grab() (uint64, bool) {
 func (l *Lock) sync() {
 	for {
 		s := l.state.Load()
-		want := s &^ lockSlow
+		want := s&^lockSlow | lockBorn
 		if !l.q.idle() {
 			want |= lockSlow
 		}
