@@ -240,17 +240,19 @@ func trackAtBirth(p Trackable) {
 }
 
 // born runs at the first bind of a waitq, with the mutex held: the first
-// call that takes the primitive's mutex. A Result waits for a waiter (see
-// bornWaiting); a Queue's putters' waitq has no owner of its own to track.
-func (q *waitq[T]) born() {
-	if q.st.tr != nil || !trackAll.Load() {
+// call that takes the primitive's mutex; o is the waitq's owner. A Result
+// waits for a waiter (see bornWaiting); a Queue's putters' waitq has no
+// owner of its own to track. It is not generic, so that bind, which every
+// call makes, stays as small as it was.
+func born(o any) {
+	if !trackAll.Load() {
 		return
 	}
-	if _, ok := q.o.(*Result[T]); ok {
+	if _, ok := o.(interface{ trackedOnWait() }); ok {
 		return
 	}
-	if p, ok := q.o.(Trackable); ok {
-		startTracking(p, "", true)
+	if p, ok := o.(Trackable); ok {
+		startTracking(p, "", true) // does nothing if p is tracked
 	}
 }
 
@@ -830,6 +832,7 @@ func (r *Result[T]) retrack(t *tracking) {
 	r.q.setTracking(t, false, nil)
 }
 func (r *Result[T]) strand(*strandCheck)      {} // a Result's value is shared: nothing to strand
+func (r *Result[T]) trackedOnWait()           {} // see born
 func (r *Result[T]) weakly() func() Trackable { return weakly(r) }
 
 // bornWaiting tracks a Result under TrackAll once somebody queues for it;

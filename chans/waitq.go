@@ -236,7 +236,7 @@ func (rs *regs[T]) stopAll() {
 func (q *waitq[T]) bind(mu *sync.Mutex, o owner[T]) {
 	if q.mu == nil {
 		q.mu, q.o = mu, o
-		q.born() // TrackAll: tracked from the first call that takes the mutex
+		born(o) // TrackAll: tracked from the first call that takes the mutex
 	}
 }
 
