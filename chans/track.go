@@ -294,7 +294,7 @@ type grantRec[T any] struct {
 }
 
 // unreceived reports whether the grant still sits in its channel.
-func (r *grantRec[T]) unreceived() bool { return r.ch != nil && len(r.ch) == 1 }
+func (r *grantRec[T]) unreceived() bool { return len(r.ch) == 1 } // nil (received at once): 0
 
 // trackGrant records a grant sent to w, a waiter that queued or was made
 // for a call granted at once (its stack was taken at its call). Grants that

@@ -320,7 +320,7 @@ func TestStrandedGrantReportedOnce(t *testing.T) {
 
 		time.Sleep(2*time.Second - time.Millisecond)
 		is.Equal(log.String(), "") // not before the threshold
-		time.Sleep(start.Add(3 * time.Second).Sub(time.Now()))
+		time.Sleep(time.Until(start.Add(3 * time.Second)))
 		out := log.String() // reported within one and a half thresholds
 		is.Equal(strings.Count(out, "chans: stranded grant"), 2)
 		is.True(strings.Contains(out, "primitive=orders-lock kind=Lock grant=lock"))
