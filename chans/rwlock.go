@@ -58,9 +58,7 @@ func NewRWLock(maxReaders int) *RWLock {
 	if maxReaders < 0 {
 		panic("chans: NewRWLock with negative maxReaders")
 	}
-	l := &RWLock{maxReaders: int64(maxReaders)}
-	trackAtBirth(l)
-	return l
+	return &RWLock{maxReaders: int64(maxReaders)}
 }
 
 // AcquireRead asks for a read lock. The channel has a buffer of one and is

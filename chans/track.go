@@ -1,6 +1,7 @@
 package chans
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -49,8 +50,10 @@ type tracking struct {
 	auto       bool   // tracked by TrackAll, not by name
 }
 
-// trackAll is set by TrackAll; it is read on the first call into a primitive
-// (and by a fresh Lock's or an idle RWLock's fast path; see Lock.grabFast).
+// trackAll is set by TrackAll. It is read at a primitive's first call that
+// takes its mutex (see born; a fresh Lock or RWLock always takes it, see
+// lockBorn), by constructors, by callers that queue, and by a Semaphore
+// given its first permit: never by a fast path.
 var trackAll atomic.Bool
 
 // init reads TURNSTILE_TRACK once: a true value (as strconv.ParseBool reads
@@ -101,12 +104,14 @@ func Untrack(p Trackable) {
 // TrackAll turns tracking on (or off) for every primitive: while it is on,
 // each primitive is tracked from the first call that takes its mutex, or
 // from its constructor, under a name made from its kind and the file and
-// line of that call ("Lock@server.go:41"). A fresh Lock and an unused or
-// idle RWLock take their mutex on their first call then, so none is missed;
-// a Result is tracked once somebody waits for it (a settled Result nobody
-// waits for is not worth a line). Primitives already in use stay as they
-// are: track them by name. TrackAll(false) stops tracking every primitive
-// that TrackAll started to track; those tracked by name stay tracked.
+// line of that call ("Lock@server.go:41"). A fresh Lock or RWLock takes its
+// mutex on its first call, so none is missed, even one used only
+// uncontended; a Semaphore is tracked by its constructor; a Result once
+// somebody waits for it (a settled Result nobody waits for is not worth a
+// line). Primitives already in use when TrackAll(true) is called stay as
+// they are: track them by name. TrackAll(false) stops tracking every
+// primitive that TrackAll started to track; those tracked by name stay
+// tracked.
 //
 // Setting the environment variable TURNSTILE_TRACK=1 calls TrackAll(true)
 // when the package is initialized, before main runs.
@@ -146,7 +151,7 @@ func Tracked() []Stats {
 		if c := strings.Compare(a.Name, b.Name); c != 0 {
 			return c
 		}
-		return int(a.ID) - int(b.ID)
+		return cmp.Compare(a.ID, b.ID)
 	})
 	return out
 }
@@ -163,8 +168,8 @@ func Tracked() []Stats {
 // [SetStrandedLogger]) and in Stats (Holder.Stranded, Stats.Stranded). It
 // sees only tracked primitives, since an untracked one does not keep sight
 // of a grant made to a ctx that cannot end. It is one goroutine for all of
-// them, started when tracking starts and ended (within a second) when
-// nothing is tracked any more; it looks every quarter of the threshold (at
+// them, started when tracking starts and stopped when nothing is tracked any
+// more (and TrackAll is off); it looks every quarter of the threshold (at
 // most every second), so a stranded grant is reported between one and about
 // one and a half thresholds after it was sent.
 func SetStrandedAfter(d time.Duration) time.Duration {
@@ -228,8 +233,9 @@ func stopTracking(p Trackable) {
 }
 
 // trackAtBirth tracks a primitive made by a constructor, if TrackAll is on:
-// a Semaphore or an RWLock may otherwise serve its whole life on the fast
-// path without ever taking its mutex.
+// a Semaphore may otherwise serve its whole life on its fast path without
+// ever taking its mutex, and a TaskGroup made by NewTaskGroup has no first
+// call of its own to notice.
 func trackAtBirth(p Trackable) {
 	if trackAll.Load() {
 		mu := p.mutex()
