@@ -62,7 +62,7 @@ func detectorRunning() bool {
 
 // trackAllOff turns TrackAll off for the test (TURNSTILE_TRACK=1 turns it on
 // for the whole run), so that an untracked primitive is untracked.
-func trackAllOff(t *testing.T) {
+func trackAllOff(t testing.TB) {
 	if trackAll.Load() {
 		TrackAll(false)
 		t.Cleanup(func() { TrackAll(true) })

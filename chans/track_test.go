@@ -3,6 +3,7 @@ package chans
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -507,5 +508,59 @@ func TestTrackEnvironment(t *testing.T) {
 		if env == "bogus" {
 			is.True(strings.Contains(string(out), "TURNSTILE_TRACK is not a boolean"))
 		}
+	}
+}
+
+// BenchmarkTracking measures what tracking costs when it is on, beside the
+// same operation untracked (tracking=off), and what a Stats call costs.
+func BenchmarkTracking(b *testing.B) {
+	trackAllOff(b)
+	ops := []struct {
+		name string
+		make func() (Trackable, func())
+	}{
+		{"LockAcquire", func() (Trackable, func()) {
+			l := new(Lock)
+			return l, func() { (<-l.Acquire(bg()))() }
+		}},
+		{"SemaphoreAcquireNWait", func() (Trackable, func()) {
+			s := NewSemaphore(4)
+			return s, func() { r, _ := s.AcquireNWait(bg(), 2); r() }
+		}},
+		{"QueueTryPutTryGet", func() (Trackable, func()) {
+			q := NewQueue[int](64)
+			return q, func() { _ = q.TryPut(1); _, _ = q.TryGet() }
+		}},
+	}
+	for _, op := range ops {
+		for _, on := range []bool{false, true} {
+			b.Run(fmt.Sprintf("op=%s/tracking=%s", op.name, map[bool]string{false: "off", true: "on"}[on]), func(b *testing.B) {
+				p, f := op.make()
+				if on {
+					Track(p, "bench")
+					defer Untrack(p)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					f()
+				}
+			})
+		}
+	}
+	for _, waiters := range []int{0, 100} {
+		b.Run(fmt.Sprintf("op=LockStats/waiters=%d", waiters), func(b *testing.B) {
+			var l Lock
+			rel := <-l.Acquire(bg())
+			ctx, cancel := context.WithCancel(bg())
+			for range waiters {
+				l.Acquire(ctx)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				l.Stats()
+			}
+			cancel()
+			rel()
+		})
 	}
 }
