@@ -25,7 +25,9 @@ func ExampleLock_Stats() {
 	cancel() // it walks away: the grant is taken back (W2)
 	s = l.Stats()
 	fmt.Println(s.State, "take-backs:", s.TakeBacks)
-	<-waiting
+	if release, ok := <-waiting; ok {
+		release() // not reached: a receive after the take-back yields closed
+	}
 	// Output:
 	// Lock locked waiting: 1 grants: 1
 	// unreceived: 1 ctx can end: true
@@ -45,4 +47,17 @@ func ExampleTrack() {
 	caller := holder.Stack.Frames()[1] // [0] is Lock.Acquire itself
 	fmt.Println(orders.Stats().Name, holder.Ask, strings.HasSuffix(caller.Function, "ExampleTrack"))
 	// Output: orders-lock lock true
+}
+
+// TrackAll tracks every primitive from its first use, under a name made from
+// where that was; TURNSTILE_TRACK=1 does the same from the start.
+func ExampleTrackAll() {
+	chans.TrackAll(true)
+	defer chans.TrackAll(false)
+
+	var cache chans.Lock
+	(<-cache.Acquire(context.Background()))()
+	name := cache.Stats().Name
+	fmt.Println(strings.HasPrefix(name, "Lock@example_stats_test.go:"))
+	// Output: true
 }
