@@ -1,58 +1,72 @@
-// Command bench measures turnstile's primitives beside the Go baselines they
-// replace, in the same run, and checks them against the project's targets.
+// Command bench runs turnstile's benchmarks beside the baselines they
+// replace, interleaved, checks them against the project's targets and writes
+// the report.
 //
-// From this folder:
+// The benchmarks are ordinary Benchmark functions in this folder's _test.go
+// files, with ours as the sub-benchmark impl=chans and each baseline beside
+// it, so benchstat reads them as they are:
 //
-//	go run .            # full run: ≥5 runs per benchmark, medians, writes ../BENCHMARKS.md and ratios.svg
-//	go run . -quick     # seconds: checks the harness, numbers mean little
+//	go test -run '^$' -bench . -count 6 > new.txt
+//	go tool benchstat -table .name -col /impl new.txt
 //
-// It prints the ratio table, and writes BENCHMARKS.md (machine, Go version,
-// command, tables, and for each missed target the profile that shows why)
-// and an SVG chart of the ratios. The same benchmark bodies run under
-// `go test -bench . -count 10` for benchstat; see bench_test.go.
+// What benchstat does not do is done here: from this folder,
 //
-// This folder is its own module so that the comparison dependencies
-// (x/sync, chanx, x/exp) never reach users of the root module.
+//	go run .            # the full report: ../BENCHMARKS.md, ratios.svg, results.txt
+//	go run . -quick     # a minute: checks the harness, numbers mean little
+//
+// builds the test binary once, runs every benchmark once per round with
+// -test.count 1 for at least 5 rounds (so ours and its baselines alternate
+// within each round instead of running one block after the other, as
+// -count would), reads the output with golang.org/x/perf/benchfmt, takes
+// medians with benchmath, checks each target (targets.go) with the range of
+// its single-round ratios, profiles ours in every missed target, and writes
+// BENCHMARKS.md (machine, Go version, load, the command, the targets,
+// benchstat's tables of everything, the profiles), an SVG chart of the
+// ratios and the raw results.
+//
+// This folder is its own module so that the comparison dependencies never
+// reach users of the root module.
 package main
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"io"
 	"log"
 	"os"
 	"strings"
-	"testing"
 	"time"
 )
 
 // config is what one run of the harness does.
 type config struct {
-	runs       int    // runs of every benchmark; medians are taken over them
-	benchtime  string // -test.benchtime for each run: "500ms", or "200x" in quick mode
-	scaleN     int    // goroutines in the scale measurements
-	latSamples int    // handoffs per latency run
-	profile    bool   // profile the missed targets (needs `go tool pprof`)
-	md, svg    string // output paths; "" writes nothing
-	note       string // free text about the conditions of the run
-	command    string // the command line, for the report
-	out, log   io.Writer
+	rounds    int    // rounds of every benchmark; medians are taken over them
+	benchtime string // -test.benchtime of each benchmark in each round
+	bench     string // regexp of the Benchmark functions to run
+	crowd     int    // goroutines in the crowd benchmarks
+	profile   bool   // profile ours in the missed targets
+	md, svg   string // output paths; "" writes nothing
+	raw       string // the results file, benchstat's input; "" writes none
+	note      string // free text about the conditions of the run
+	command   string // the command line, for the report
+	out, log  io.Writer
 }
 
 func main() {
-	testing.Init() // registers -test.benchtime, which testing.Benchmark reads
 	var (
 		cfg   config
 		quick bool
 	)
-	flag.BoolVar(&quick, "quick", false, "a few seconds: 2 runs, tiny sizes, no profiles (checks the harness, not the numbers)")
-	flag.IntVar(&cfg.runs, "runs", 5, "runs of each benchmark; the report quotes medians")
-	flag.StringVar(&cfg.benchtime, "benchtime", "500ms", "time (or Nx iterations) per benchmark run")
-	flag.IntVar(&cfg.scaleN, "n", 100_000, "goroutines in the scale measurements")
-	flag.IntVar(&cfg.latSamples, "samples", 2000, "handoffs per latency run")
-	flag.BoolVar(&cfg.profile, "profile", true, "profile the benchmarks of missed targets")
+	flag.BoolVar(&quick, "quick", false, "a minute: 2 rounds of 1 op each, small crowds, no profiles (checks the harness, not the numbers)")
+	flag.IntVar(&cfg.rounds, "rounds", 6, "rounds of each benchmark; the report quotes medians (benchstat needs 6 for a 95% interval)")
+	flag.StringVar(&cfg.benchtime, "benchtime", "400ms", "-test.benchtime of each benchmark in each round")
+	flag.StringVar(&cfg.bench, "bench", ".", "regexp of the Benchmark functions to run")
+	flag.IntVar(&cfg.crowd, "crowd", 100_000, "goroutines in the crowd benchmarks")
+	flag.BoolVar(&cfg.profile, "profile", true, "profile ours in the benchmarks of missed targets")
 	flag.StringVar(&cfg.md, "md", "../BENCHMARKS.md", "markdown report to write (\"\" for none)")
 	flag.StringVar(&cfg.svg, "svg", "ratios.svg", "SVG chart of the ratios to write (\"\" for none)")
+	flag.StringVar(&cfg.raw, "raw", "results.txt", "raw benchmark output to write, benchstat's input (\"\" for none)")
 	flag.StringVar(&cfg.note, "note", "", "conditions of the run, quoted in the report (e.g. a shared machine)")
 	flag.Parse()
 	if quick {
@@ -60,17 +74,16 @@ func main() {
 	}
 	cfg.command = commandLine()
 	cfg.out, cfg.log = os.Stdout, os.Stderr
-	if err := run(cfg); err != nil {
+	if _, err := run(cfg); err != nil {
 		log.Fatal(err)
 	}
 }
 
-// quick shrinks cfg to a run of seconds.
+// quick shrinks cfg to a run of a minute or so.
 func (c *config) quick() {
-	c.runs = 2
-	c.benchtime = "200x"
-	c.scaleN = 2000
-	c.latSamples = 50
+	c.rounds = 2
+	c.benchtime = "1x"
+	c.crowd = 1000
 	c.profile = false
 }
 
@@ -78,63 +91,79 @@ func (c *config) quick() {
 func commandLine() string {
 	args := []string{"go run ."}
 	for _, a := range os.Args[1:] {
-		if strings.ContainsAny(a, " \t\"'") {
+		switch {
+		case strings.Contains(a, "'"):
 			a = fmt.Sprintf("%q", a)
+		case a == "" || strings.ContainsAny(a, " \t\"|*$"):
+			a = "'" + a + "'"
 		}
 		args = append(args, a)
 	}
 	return strings.Join(args, " ")
 }
 
-// run measures everything, prints the table and writes the report.
-func run(cfg config) error {
-	if cfg.runs < 1 {
-		return fmt.Errorf("runs must be at least 1, not %d", cfg.runs)
+// run measures everything, prints the targets table and writes the report,
+// which it returns.
+func run(cfg config) (report, error) {
+	if cfg.rounds < 1 {
+		return report{}, fmt.Errorf("-rounds must be at least 1, not %d", cfg.rounds)
 	}
-	if err := setBenchtime(cfg.benchtime); err != nil {
-		return err
-	}
+	logf := func(format string, a ...any) { fmt.Fprintf(cfg.log, format+"\n", a...) }
 	start := time.Now()
 	m := machineInfo()
-	logf := func(format string, a ...any) { fmt.Fprintf(cfg.log, format+"\n", a...) }
-
-	micro, err := measureMicro(cfg, logf)
+	dir, err := os.MkdirTemp("", "turnstile-bench")
 	if err != nil {
-		return err
+		return report{}, err
 	}
-	scale, err := measureScale(cfg, logf)
-	if err != nil {
-		return err
-	}
-	lat := measureLatency(cfg, logf)
+	defer os.RemoveAll(dir)
 
-	rows := append(microRows(micro), scale.rows()...)
+	r, err := build(dir, cfg.crowd, logf)
+	if err != nil {
+		return report{}, err
+	}
+	m.modules, m.commit = modules(), commit()
+	names, err := r.list(cfg.bench)
+	if err != nil {
+		return report{}, err
+	}
+	raw, err := r.rounds(names, cfg.rounds, cfg.benchtime)
+	if err != nil {
+		return report{}, err
+	}
+	res, err := parse(bytes.NewReader(raw), "results.txt")
+	if err != nil {
+		return report{}, err
+	}
+	rows := check(res)
 	if cfg.profile {
-		profileMissed(rows, logf)
+		profileMissed(rows, res, r)
+	}
+
+	rawPath := cfg.raw
+	if rawPath == "" {
+		rawPath = dir + "/results.txt"
+	}
+	if err := writeFile(rawPath, raw); err != nil {
+		return report{}, err
+	}
+	tables, err := benchstat(rawPath)
+	if err != nil {
+		return report{}, err
 	}
 	m.loadEnd = loadAvg()
 	m.elapsed = time.Since(start)
 
-	r := report{cfg: cfg, machine: m, rows: rows, micro: micro, scale: scale, lat: lat}
-	r.printTable(cfg.out)
+	rep := report{cfg: cfg, machine: m, rows: rows, benchstat: tables}
+	rep.printTable(cfg.out)
 	if cfg.svg != "" {
-		if err := os.WriteFile(cfg.svg, []byte(chart(rows)), 0o644); err != nil {
-			return err
+		if err := writeFile(cfg.svg, []byte(chart(rows))); err != nil {
+			return report{}, err
 		}
 	}
 	if cfg.md != "" {
-		if err := os.WriteFile(cfg.md, []byte(r.markdown()), 0o644); err != nil {
-			return err
+		if err := writeFile(cfg.md, []byte(rep.markdown())); err != nil {
+			return report{}, err
 		}
 	}
-	return nil
-}
-
-// setBenchtime sets the benchtime testing.Benchmark uses.
-func setBenchtime(d string) error {
-	f := flag.Lookup("test.benchtime")
-	if f == nil {
-		return fmt.Errorf("testing flags not registered: call testing.Init first")
-	}
-	return f.Value.Set(d)
+	return rep, nil
 }

@@ -14,7 +14,7 @@ import (
 func chart(rows []row) string {
 	var rs []row
 	for _, r := range rows {
-		if r.chart && r.value > 0 && !math.IsInf(r.value, 0) {
+		if r.ratio() && r.hasData() && r.value > 0 && !math.IsInf(r.value, 0) {
 			rs = append(rs, r)
 		}
 	}
@@ -64,9 +64,13 @@ func chart(rows []row) string {
 		if x1 < x0 {
 			x0, x1 = x1, x0
 		}
-		p(`<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", labelW-8, y+barH-3, html.EscapeString(shorten(r.label, 50)))
-		p(`<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"><title>%s: %s (target %s)</title></rect>`+"\n",
-			x0, y, math.Max(x1-x0, 1), barH, color, html.EscapeString(r.what), r.valueString(), html.EscapeString(r.target))
+		p(`<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", labelW-8, y+barH-3, html.EscapeString(shorten(r.label(), 50)))
+		title := r.label() + ": " + r.valueString()
+		if r.hasTarget() {
+			title += " (target " + r.text + ")"
+		}
+		p(`<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"><title>%s</title></rect>`+"\n",
+			x0, y, math.Max(x1-x0, 1), barH, color, html.EscapeString(title))
 		if r.hasTarget() {
 			tx := x(r.limit)
 			p(`<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="black" stroke-width="2"/>`+"\n", tx, y-3, tx, y+barH+3)

@@ -1,102 +1,156 @@
 package main
 
 // The known causes of missed targets. Each is printed in BENCHMARKS.md only
-// when its target is missed in that run, above the profile taken in the same
-// run, so a reader can check the explanation against the evidence.
+// when its target is missed in that run, above the profiles taken in the same
+// run, so that a reader can check the explanation against the evidence. They
+// say what the code does and which functions of the profile it is; the shares
+// are in the profiles themselves.
 
-const whyLockTime = `An uncontended Acquire + Release takes the Lock's internal sync.Mutex twice (in Acquire and in
-the Release), makes a new channel holding the Release, sends into it and closes it, and the caller
-receives from it; the channel-mutex is one send and one receive on a channel that already exists.
-The new channel and the Release closure are 3 allocations per op (next target): in the profile,
-allocation (mallocgc, makechan) and the garbage collection it drives (the GC's mark and sweep
-functions, on the other core too, hence samples above 100%) are the largest part of the time, then
-the channel operations. The channel cannot be reused: the caller may keep it and receive from it
-again at any time, and a closed channel cannot be refilled.`
+const whyLockChannel = `An uncontended ` + "`<-Acquire(Background)`" + ` takes the lock with one compare-and-swap, then returns a
+new channel of Release holding the Release, closed. The allocation profile shows the 3 allocations
+per op that this costs: 2 in grantNow (runtime.makechan allocates the hchan and, apart from it, the
+buffer of an element type that holds pointers, which a func is) and 1 in Lock.releaser (the Release
+closure, which captures the grant number so that a second call panics). Then come a send, a close
+and a receive on the new channel, and a compare-and-swap to release. The channel-mutex allocates
+nothing and makes one send and one receive on a channel that already exists. The CPU profile is
+mostly the allocator and the collector's work that the allocations bring (mallocgc, makechan, memclr,
+gcmarknewobject, gcWriteBarrier) and the new channel's own locks (lock2 and unlock2 under chansend,
+closechan and chanrecv). The 4.5× of the target is the issue's estimate of the
+channel's cost; here the channel and the Release cost more than that, and how much more moves with
+the collector's share of the machine (see the single rounds). AcquireWait (1 allocation) and
+AcquireGuard (none) are the paths without a channel.`
 
-const whyLockAllocs = `Three allocations per op, two of them fixed by the API. Acquire returns a fresh ` + "`<-chan Release`" + `,
-and Release is a func, a pointer type: runtime.makechan allocates the hchan and, separately, the
-buffer of an element type that holds pointers, so the GC can scan it (runtime/chan.go, makechan:
-"Elements contain pointers"). That is 2 allocations in waitq.now, as the profile shows. The third
-is the Release closure made by Lock.releaser: it captures the grant number so that a second call, or
-a call of an old Release after someone else took the lock, panics instead of unlocking another
-holder (W8). Sharing one closure per Lock would lose that check. 1 allocation would need a
-channel of a pointer-free type (for example a grant number, released with a method on the Lock),
-which the contract (` + "`Acquire(ctx) <-chan Release`" + `) rules out: 2 is the floor here.`
+const whySemaphoreChannel = `The same shape as the Lock's channel path, with the Semaphore's costs on top. Per op: 3
+allocations (2 in grantNow for the channel of Release and its buffer, 1 in Semaphore.releaser for
+the Release closure), a ticket taken from a sync.Pool and put back (it makes a second call of the
+Release panic), a send, a close and a receive; x/sync's Acquire(2)+Release(2) is a sync.Mutex pair
+around a counter and allocates nothing. The CPU profile shows the allocations (mallocgc, makechan)
+and runtime.concatstrings: Semaphore.acquire builds its method name for checkCtx's panic
+message ("Semaphore."+method) on every call, not only when ctx is nil.`
 
-const whyContended = `Most ops in this benchmark are handoffs: the acquirer queues and is woken by the release. Ours
-makes a waiter record, a channel (2 allocations, see the uncontended case) and a Release closure
-per handoff, 4 allocations; the release sends the Release into the waiter's channel and closes it,
-under the Lock's mutex, and the waiter receives. x/sync's Weighted makes 3 (a ` + "`chan struct{}`" + `, its
-waiter boxed into a list element) and wakes the waiter with a single close. The difference is
-allocation and the GC it drives, and one more channel operation per handoff; the scheduler's work
-(park, ready) is the same on both sides.`
+const whyLockWait = `AcquireWait takes the lock with one compare-and-swap and releases it with another, like
+AcquireGuard, but returns its hold as a Release func: Lock.releaser allocates a closure that captures
+the grant number, the one allocation per op of the allocation profile, and in the CPU profile
+Lock.releaser, that is the allocation (mallocgc under it), is more than half of the time. x/sync's
+Weighted allocates nothing.
+AcquireGuard, the same acquire returning a value, is the row below: the difference between the two is
+the Release func.`
 
-const whyLatchTime = `Wait and Done take the primitive's sync.Mutex to read its flag before returning the shared closed
-channel, and that Lock/Unlock pair costs about as much as the closed-channel receive itself (which
-also locks the channel). No allocation is involved. The cheap fix, not made here since
-chans/event.go and chans/result.go are not the benchmark's files: keep the flag in an atomic.Bool
-written under the mutex, and return the closed channel without locking when it reads true. The
-atomic store in Set happens before any load that sees it, so the memory-model guarantee stands, and
-everything else stays under the mutex.`
+const whyLockGuard = `AcquireGuard allocates nothing: one compare-and-swap to take the lock, one to give it back,
+and a check that ctx has not ended; x/sync's Weighted takes its sync.Mutex twice. The CPU profile
+shows where the time of this run went.`
 
-const whyLatchAllocs = `A set Event or Result should hand out the package's shared closed channel and allocate nothing; an
-allocation per op means that path now makes a channel. The profile shows where.`
+const whySemaphoreWait = `AcquireNWait takes the permits with one compare-and-swap but returns a Release closure: the
+allocation profile's one allocation per op, in Semaphore.releaser, and its ticket comes from a
+sync.Pool and goes back at the release, so that a second call panics. The CPU profile shows the
+allocation (mallocgc under Semaphore.releaser), the pool's Get and Put, and runtime.concatstrings:
+Semaphore.acquireWait builds "Semaphore."+method for checkCtx on every call. x/sync's
+Acquire(2)+Release(2) is a sync.Mutex pair around a counter. A value-type hold, as Lock's Guard is,
+would take the allocation and the pool away.`
 
-const whyQueueTry = `TryPut and TryGet each take the queue's sync.Mutex, bring both waiter queues up to date with
-ended contexts (two sweeps, each a few loads when nobody waits), check shutdown and capacity, and
-move the item through a ring buffer; the channel does the same under its own lock with less
-bookkeeping. Neither side allocates; the gap is that bookkeeping, small, and it moves from run to
-run on a loaded machine.`
+const whyQueueWait = `PutWait and GetWait allocate nothing (the allocation target is met). Each takes the queue's
+sync.Mutex once (Queue.lock, which also sweeps both waiter queues for ended contexts, a few loads each
+when nobody waits) and moves the item through the ring buffer; PutWait then runs dispatch, which looks
+for a queued getter and a queued putter, and GetWait looks whether a blocked putter can come in. A
+buffered channel does the same under its own lock with less bookkeeping. The CPU profile is all the
+queue's own code (PutWait, GetWait, dispatch, lock, the sweeps, the ring), with no allocation and no
+scheduler: the gap is that bookkeeping, small, and the single rounds lie on both sides of the
+target.`
 
-const whyQueuePutGet = `Each op returns two fresh channels: Put's ` + "`chan error`" + ` (error is an interface, so makechan allocates
-the hchan and the buffer separately: 2 allocations) and Get's ` + "`chan int`" + ` (pointer-free elements share
-the hchan's allocation: 1). With a cancellable ctx Get's grant is also recorded until a later call
-sees it received (one more allocation). The channel baseline allocates nothing. Put cannot return a
-shared pre-closed channel for an accepted item, since its receive must then yield nil with ok true
-(W1), so 3 allocations per Put+Get is the floor of this API. In the profile makechan is the largest
-item; most of the rest is the six channel operations (a send, a close and a receive on each of the
-two channels) against the baseline's two.`
+const whyQueueTry = `TryPut and TryGet allocate nothing. Each takes the queue's sync.Mutex, sweeps both waiter
+queues (a few loads each when nobody waits), checks shutdown and capacity and moves the item through
+the ring buffer; TryPut then runs dispatch. The channel does the same under its own lock with less
+bookkeeping. The profile shows that bookkeeping; the gap is small and moves from round to round.`
 
-const whyUnbounded = `With a consumer that receives every item from ` + "`<-Get`" + `, each item costs a fresh channel (one
-allocation, or a waiter record and a channel when the consumer has to queue for it) and a mutex pair
-on each side; chanx moves each item through three channel operations and its own goroutine, with
-no allocation per item. A consumer that takes stored items with TryGet and calls Get only when the
-queue is empty (the other row) makes no channel for an item that is already there.`
+const whyContended = `Most acquisitions queue and are handed the lock by a release. A queued waiter of package
+chans waits in waitq.block, a select on its waiter's channel and ctx.Done() (runtime.selectgo in
+the CPU profile), and once woken it takes the Lock's sync.Mutex again to recycle its waiter, on a
+mutex that the other goroutines are contending for; x/sync's waiter also selects on its channel and
+ctx.Done(), but returns without retaking the semaphore's mutex once it was readied. A handoff to a
+blocking waiter (LockWaitContended) also makes its Release twice: the allocation profile puts half
+of the allocations under Lock.unlock → dispatch → Lock.releaser (the Release sent into the waiter's
+channel, which lockWait drops) and the other half under AcquireWait → Lock.releaser (the Release it
+returns, made again from the grant number), so B/op shows about two 24-byte closures per op where
+the uncontended AcquireWait makes one (pprof prints the counts per op truncated). x/sync makes its
+channel and its list element per queued waiter. The scheduler's part (schedule, findRunnable,
+casgstatus) is the same on both sides.`
 
-const whyFirst = `selectx.First derives a cancellable ctx for its ops, starts all four, and cancels the ctx when it
-has a winner. With channels as ops (selectx.Chan) that is cheap. With locks, each held lock's
-Acquire queues a waiter: a waiter record, a channel, and a context.AfterFunc registration on the
-derived ctx (the AfterFunc record, the func, its stop func and an entry in the ctx's children map),
-and the free lock's grant is recorded until received, since its ctx can be cancelled. Cancelling
-the derived ctx then runs each AfterFunc in a new goroutine, which takes the lock's mutex to remove
-its waiter. About 27 allocations and 3 goroutine starts per call, against reflect.Select's 5
-allocations in one runtime call. A cheaper First (in package selectx, not changed here): start the
-ops one by one and stop at the first whose channel is ready at once, so later ops are never started
-and never need undoing; argument order still decides among ops that are ready.`
+const whyFirstLocks = `The allocation profile counts 7 allocations per call against reflect.Select's 5: 5 in
+waitq.newWaiter, for 2.5 waiters per call on average (First starts the ops in argument order and
+stops at the first one ready, so the winner's waiter comes with those of the 1.5 held locks started
+before it), each with a new channel of 2 allocations, since Release is a func; 1 in newRace (the race
+and its choice) and 1 for the winner's Release closure. No goroutine is started (the target is met).
+The CPU profile shows the ops' start (race.start, selWait, newWaiter and its makechan) and the
+allocator; reflect.Select makes one runtime call over four channels that already exist.`
 
-const whyFirstChannels = `With plain channels as ops (selectx.Chan) First does little more than reflect.Select: it polls the
-channels in argument order with non-blocking receives (which is what makes the earliest ready op
-win), where reflect.Select makes one runtime call over all four. What reflect.Select does not pay
-for is the cancellable ctx First derives for its ops (context.WithCancel, 2 allocations) and cancels
-on return, which chans-style ops need to take back the grants of the losers. The two are close; the
-median lands either side of 1 from run to run.`
+const whySelectLoop = `A Select over four ops of package chans allocates about 8 times per iteration (the
+allocation profile, where shares below one per op print as 0): the choice (choice.New), a waiter's
+channel for each case started up to the ready one (waitq.newWaiter), a record per started case
+(selectx.on.start) and, when the Lock or the token wins, its Release. No goroutine is started. The
+CPU profile shows the allocator (mallocgc, makechan, memclr) and the collector's work; the native
+select allocates nothing.`
 
-const whyWaiterBytes = `Each queued waiter costs a waiter record (80 B) and its channel (the hchan, plus a separate 8 B
-buffer because Release is a pointer type); with a ctx that cannot end nothing else is registered.`
+const whyHandoff = `Both sides wake a parked goroutine per op (handoffs/op, in the info rows, says how nearly
+every acquisition was a handoff). A handoff of a Lock: the releaser takes the Lock's sync.Mutex
+(waiters are queued, so the fast path is closed), dispatch makes a Release and sends it into the
+head waiter's channel, which readies it; the woken waiter leaves its select (waitq.block,
+runtime.selectgo in the CPU profile), takes the mutex again to recycle its waiter, drops the Release
+it was sent and makes another from the grant number (the allocation profile: half the allocations
+under Lock.unlock → dispatch → Lock.releaser, half under AcquireWait → Lock.releaser); the
+releaser's next AcquireWait takes the mutex, queues and parks in the same select. The ping-pong is
+one unbuffered send that hands the value straight to the parked receiver: no select, no mutex, no
+allocation.`
 
-const whyWaiterBytesCtx = `With a cancellable ctx each waiter also registers context.AfterFunc, so that its ctx ending takes it
-out of the queue promptly without a goroutine per waiter (W2, W7): the AfterFunc record (112 B),
-the func it runs (32 B: a weak pointer to the primitive and the waiter, so that the ctx does not keep
-a dropped primitive alive), the stop func it returns (16 B), the waiter's slot in the primitive's list
-of registrations (8 B, up to 16 B with the slice's slack), and an entry in the parent ctx's children
-map (about 40 B). That is ~200 B on top of the ~200 B of a waiter with a Background ctx. x/sync's
-waiter registers nothing because its goroutine selects on ctx.Done() itself, which is exactly what a
-channel-returning Acquire cannot do. Going lower would take one registration per distinct ctx
-rather than per waiter. That helps only when many waiters share one ctx, as here, and costs the
-usual case (a ctx per request) a lookup per queued waiter, so it was not done.`
+const whyFanout = `Per task, 4 allocations against errgroup's 2 (the allocation profile counts them per op of
+1,000 tasks): 2,000 in TaskGroup.launch (the task's Result and the closure of its go statement),
+1,000 for the task func the benchmark passes (errgroup's has the same) and 1,000 in
+Semaphore.releaser (the Release of the task's slot). The CPU profile shares the time between the
+allocations and the collector's work they bring (mallocgc, gcWriteBarrier, tryDeferToSpanScan,
+memclr), the goroutine starts (newproc1) and the waits for a slot: every Go after the eighth waits
+in Semaphore.AcquireWait, a select on its waiter's channel and the group's ctx (runtime.selectgo)
+with the mutex retaken after the wake-up, where errgroup's Go blocks on one send into a buffered
+channel.
+With 1.5 µs of work per task the machinery's share is smaller, not gone.`
 
-const whyCancel = `Each waiter's cancellation is O(1) (an AfterFunc that unlinks it from the queue), but cancelling
-one ctx that n waiters share makes the context package start n AfterFunc goroutines at once, each
-of which takes the Lock's mutex; with 10× the goroutines, caches, the scheduler and the garbage
-collector (which scans every goroutine's stack) all do more work per goroutine. Compare the growth
-of the baselines in the same row: most of the growth is the runtime's.`
+const whyPipeline = `Each item passes four queue operations (the source's put, the stage's get and put, the
+sink's get), and with queues of 16 between a fast source, eight workers and one sink most of them
+find the queue full or empty and wait in a blocking twin (GetWait and PutWait: runtime.selectgo in
+the CPU profile). The allocation profile, per op of 1,000 items, shows where the allocations come
+from: queueStore.resize (the ring buffers grow when they reach their length and shrink when a
+quarter full, so a queue whose fill moves between those points reallocates again and again),
+Queue.hold and Queue.unhold (the slots of blocked putters are dropped each time the last blocked
+putter is admitted, and made again at the next), and waitq.newWaiter (waiters, when the free list is
+empty). Plain channels hand each item to a parked goroutine inside the runtime and allocate nothing
+per item.`
+
+const whyLatch = `Wait and Done are an atomic load and the return of the package's shared closed channel
+(Result.Done or Event.Wait in the CPU profile, a small share); the rest is the receive itself
+(runtime.chanrecv, which locks even a closed channel: lock2, unlock2), the same receive the baseline
+makes on a channel of its own. The two sides run the same runtime code, and the single rounds show
+how far one run can stray.`
+
+const whyQueueChannel = `Each op returns two fresh channels: Put's answer (2 allocations in grantNow, since error
+is an interface and makechan allocates the buffer apart) and Get's item (1 allocation, the hchan with
+its buffer, since int holds no pointers; with a cancellable ctx the grant goes through a tracked
+waiter instead). Then a send, a close and a receive on each. The buffered channel allocates nothing
+and makes one send and one receive. The CPU profile shows makechan and the allocator, and the
+channels' locks (lock2, unlock2). PutWait and GetWait (QueueWait) are the paths without a
+channel.`
+
+const whyUnbounded = `With a consumer that receives every item from ` + "`<-Get`" + `, each item costs a fresh
+channel (the one allocation per item of the allocation profile; waitq.now and its makechan in the
+CPU profile, or a waiter when the consumer has to queue), a send, a close and a receive on it, and
+the queue's mutex on each side; chanx moves each item through three channel operations and its own
+goroutine, and allocates nothing per item. The consumer that takes stored items with TryGet and
+calls Get only when the queue is empty (UnboundedTryGet) makes no channel for an item already there.`
+
+const whyFirstChannels = `With plain channels as ops, First polls them in argument order after each start (so the
+earliest ready op wins), where reflect.Select makes one runtime call over all four. First also makes
+its race and choice (newRace, the one allocation of the allocation profile), against
+reflect.Select's 5 allocations, and withdraws nothing since no op of package chans took part. The
+CPU profile shows where First's own time goes in this run: the race (newRace), the polling
+(race.ready, chanrecv) and the allocator.`
+
+const whyCrowd = `Each queued waiter costs a waiter record and its channel; with a cancellable ctx, the
+waiters of one ctx share one context.AfterFunc registration (a crowd). The allocation profile shows
+what else a queued waiter holds in this run.`

@@ -169,6 +169,53 @@ func attemptAt[R any](t *testing.T, r *rand.Rand, f *figures, point cancelPoint,
 	return v, ok
 }
 
+// attemptWait is attempt for a blocking twin (SPEC §4): one call under a ctx
+// that ended before it, never ends, ends from another goroutine while it
+// waits, or runs out after a few microseconds. The twin must fail when its
+// ctx had ended at the call (W4); any grant it returns is its caller's.
+func attemptWait[R any](t *testing.T, r *rand.Rand, f *figures, wait func(context.Context) (R, error)) (R, bool) {
+	f.ops.Add(1)
+	point := r.IntN(4)
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if point == 3 {
+		ctx, cancel = context.WithTimeout(context.Background(), time.Duration(r.IntN(20_000)))
+	} else {
+		ctx, cancel = context.WithCancel(context.Background())
+	}
+	defer cancel()
+	switch point {
+	case 0:
+		cancel()
+	case 2:
+		go cancel()
+		f.cancels.Add(1)
+	}
+	v, err := wait(ctx)
+	if point == 0 && err == nil {
+		t.Errorf("W4: a blocking twin whose ctx had ended took effect")
+	}
+	if point == 3 && errors.Is(err, context.DeadlineExceeded) {
+		f.deadlines.Add(1)
+	}
+	if err == nil {
+		f.grants.Add(1)
+	} else {
+		f.failed.Add(1)
+	}
+	return v, err == nil
+}
+
+// either makes one call through the channel form of a wait (attempt) or,
+// one time in four, through its blocking twin (attemptWait), so that both
+// queue in the same FIFO under the same audit.
+func either[R any](t *testing.T, r *rand.Rand, f *figures, do func(context.Context) <-chan R, wait func(context.Context) (R, error), touch func()) (R, bool) {
+	if r.IntN(4) == 0 {
+		return attemptWait(t, r, f, wait)
+	}
+	return attempt(t, r, f, do, touch)
+}
+
 // countTakeBack records the fate of an exclusive grant that was (buffered)
 // or was not in the channel when the ctx was cancelled.
 func (f *figures) countTakeBack(buffered, ok bool) {

@@ -21,8 +21,14 @@ import (
 // it received is passed to the next waiter (if any waits), so Notify(1)
 // always wakes one live waiter when there is one.
 //
-// Memory model: a call to Notify or NotifyAll happens before the receive of
-// the notifications it sends.
+// Cost: each Wait queues, so it allocates its channel and takes a waiter from
+// a small free list; a shared cancellable ctx is registered once for a crowd
+// of waiters (see the package doc, W7).
+//
+// Memory model: in the terms of [the Go memory model], a call to Notify or
+// NotifyAll synchronizes before the receive of each notification it sends.
+//
+// [the Go memory model]: https://go.dev/ref/mem
 type Condition struct {
 	mu   sync.Mutex
 	q    waitq[struct{}]

@@ -1,8 +1,26 @@
 // Package chans provides synchronization primitives whose waits are channels:
-// Lock, RWLock, Semaphore, Condition, Event, Result, Queue, Mailbox and
-// Signal. Every wait composes with a native select, so timeouts, "whichever
-// comes first" and shutdown need no extra machinery:
+// [Lock], [RWLock], [Semaphore], [Condition], [Event], [Result], [Queue],
+// [Mailbox], [Signal] and [Barrier], tasks ([Go], [TaskGroup]) and pipelines
+// of stages on bounded queues ([Pipeline]). Every wait composes with a native
+// select, so timeouts, "whichever comes first" and shutdown need no extra
+// machinery, and every exclusive wait has a blocking twin for callers who do
+// not need select.
 //
+// The usual form waits with a ctx that bounds the wait:
+//
+//	ctx, cancel := context.WithTimeout(ctx, time.Second)
+//	defer cancel()
+//	release, ok := <-lock.Acquire(ctx)
+//	if !ok {
+//		return ctx.Err() // nothing was taken
+//	}
+//	defer release()
+//
+// In a select beside other cases, give the call a ctx that you cancel when
+// you walk away, so a grant that lands after the other case won goes back:
+//
+//	ctx, cancel := context.WithCancel(ctx)
+//	defer cancel() // an Acquire abandoned below gives its lock back
 //	select {
 //	case release, ok := <-lock.Acquire(ctx):
 //		if ok {
@@ -11,6 +29,19 @@
 //		}
 //	case <-shutdown:
 //	}
+//
+// # Rules of thumb
+//
+//   - Check ok (or the error of a twin): a failed wait yields a closed
+//     channel, a nil Release, nothing taken.
+//   - Give every wait you might abandon a ctx that you cancel when you do,
+//     or use package selectx, which does it for you (see "Abandoning a
+//     channel" below).
+//   - Call each Release exactly once, usually with defer.
+//   - Every item a Queue accepted needs one TaskDone, or Join never closes.
+//   - When you do not need select, call the blocking twin (AcquireWait,
+//     GetWait, PutWait, ReceiveWait, Result.Wait): it waits in your goroutine
+//     and costs no channel.
 //
 // # The waiting contract
 //
@@ -46,27 +77,39 @@
 // W5, FIFO without barging. Waiters are served in the order of their calls.
 // A Try method or a new caller never takes a grant while an earlier waiter
 // that could use it is queued. A heavy waiter at the head (AcquireN) holds
-// back lighter ones behind it; a queued writer holds back later readers.
+// back lighter ones behind it; a queued writer holds back later readers. The
+// blocking twins queue in the same FIFO as the channel waits.
 //
 // W6, broadcast waits take no ctx. Waits that wake everyone and hand out
-// nothing exclusive (Event.Wait, Semaphore.Wait, Queue.Join, Result.Done)
-// return a shared channel closed when the condition holds. Abandoning one
-// costs nothing, and when the condition already holds they allocate nothing.
+// nothing exclusive ([Event.Wait], [Semaphore.Wait], [Queue.Join],
+// [Result.Done]) return a shared channel closed when the condition holds.
+// Abandoning one costs nothing, and when the condition already holds they
+// allocate nothing.
 //
 // W7, cost. No goroutine runs per primitive or per waiter. A ctx whose Done
 // is nil (context.Background) registers nothing; a cancellable ctx is
-// registered with context.AfterFunc only when its caller actually has to
-// queue. The registration is dropped when the caller leaves the queue
-// without a grant, or at the first call into the primitive after the grant
+// registered with [context.AfterFunc] only when its caller actually has to
+// queue, and waiters that queue one after another with the same Done channel
+// (a crowd on one request's or one server's ctx) share one registration, so
+// cancelling a ctx that a million waiters share starts one goroutine, which
+// takes them all out under one acquisition of the primitive's mutex. A
+// registration is stopped when its last waiter leaves the queue without a
+// grant, or at the first call into the primitive after that waiter's grant
 // was received (a Release is such a call), so a long-lived ctx used for
 // millions of operations on the same primitives accumulates nothing. A
-// registration holds its primitive only while its caller is queued: a
-// primitive that granted and is then dropped is collected, and its
-// registrations with it. Cancelling a queued waiter is O(1).
+// registration holds its primitive only while one of its waiters is queued:
+// a primitive dropped with grants nobody received is collected, and its
+// registrations with it. The blocking twins register nothing: they wait on
+// their ctx themselves. Cancelling a queued waiter is O(1).
 //
 // W8, misuse panics with a message that starts with "chans: " (a Release
-// called twice, over-release of a bounded semaphore, TaskDone called too
-// often, negative sizes). Misuse never corrupts state silently.
+// called twice, a bounded semaphore released past its bound, TaskDone called
+// too often, negative sizes, a nil ctx). A panic leaves the primitive
+// usable: it is raised before any state is touched, or after the state is
+// whole again. A panic in a user's callback run under a primitive's lock (a
+// priority queue's less, a mailbox's accept) reaches the caller whose call
+// ran it; in a goroutine of the library's own it is absorbed, and nothing is
+// lost (see [Queue] and [Mailbox]).
 //
 // # Abandoning a channel
 //
@@ -74,5 +117,27 @@
 // If the ctx given to the call is still live, the grant stays reserved for
 // the caller until that ctx ends. Give each such call a ctx you cancel when
 // you walk away (defer cancel() is enough), or use package selectx, which
-// does it for you.
+// withdraws the losers in your goroutine before it returns.
+//
+// # What each path costs
+//
+// A fresh channel per grant has a floor set by the runtime: a channel whose
+// element holds pointers (a Release is a func) is two allocations, hchan and
+// buffer, plus a send, a close and a receive, about four times a channel used
+// as a mutex by itself. Within the channel API the primitives stay near that
+// floor: while nothing is queued and no grant is in doubt, Lock, RWLock and
+// Semaphore acquire and release with one compare-and-swap each and no
+// mutex, and a Queue's TryPut and TryGet take its mutex once and nothing else.
+// A waiter that has to queue costs its channel and a waiter from a small free
+// list.
+//
+// The blocking twins have no channel at all when the grant is there: a
+// Lock's AcquireWait costs its Release (one allocation), [Lock.AcquireGuard]
+// nothing, a Queue's GetWait and PutWait nothing. A twin that has to wait
+// reuses its waiter and its private channel.
+//
+// Where no caller needs select, a ctx or FIFO order, sync.Mutex is an order of
+// magnitude cheaper than any of these: use it. BENCHMARKS.md, in the
+// repository, has the figures beside sync.Mutex, channels, x/sync and
+// errgroup.
 package chans

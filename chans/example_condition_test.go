@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/turnstile-go/turnstile/chans"
 )
@@ -33,16 +32,4 @@ func ExampleCondition() {
 	// Output:
 	// first: 0
 	// rest: [1 2]
-}
-
-// A wait with a deadline. A notification that reaches a waiter whose ctx ends
-// before it receives is passed to the next waiter, so none is wasted.
-func ExampleCondition_timeout() {
-	var cond chans.Condition
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
-	defer cancel()
-	if _, ok := <-cond.Wait(ctx); !ok {
-		fmt.Println("no notification:", ctx.Err())
-	}
-	// Output: no notification: context deadline exceeded
 }

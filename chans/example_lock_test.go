@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/turnstile-go/turnstile/chans"
 )
@@ -25,39 +24,6 @@ func ExampleLock() {
 	wg.Wait()
 	fmt.Println(total, mu.Locked())
 	// Output: 55 false
-}
-
-// updateWithin runs f holding lock, or gives up after d. The channel closes
-// empty when the deadline passes first, and ctx.Err() says why.
-func updateWithin(lock *chans.Lock, d time.Duration, f func()) error {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	release, ok := <-lock.Acquire(ctx)
-	if !ok {
-		return ctx.Err()
-	}
-	defer release()
-	f()
-	return nil
-}
-
-// Acquire with a timeout: the wait is a channel receive, the timeout a ctx.
-// A grant that arrives as the deadline passes is never lost: if the caller
-// did not receive it, the lock goes back to the next waiter.
-func ExampleLock_timeout() {
-	var lock chans.Lock
-	n := 0
-	holder, _ := lock.TryAcquire() // someone else holds the lock for a while
-
-	err := updateWithin(&lock, 10*time.Millisecond, func() { n++ })
-	fmt.Println("while held:", err, n)
-
-	holder()
-	err = updateWithin(&lock, 10*time.Millisecond, func() { n++ })
-	fmt.Println("after release:", err, n)
-	// Output:
-	// while held: context deadline exceeded 0
-	// after release: <nil> 1
 }
 
 // A Lock's wait composes with any other channel in a select. When another
@@ -139,4 +105,35 @@ func ExampleNewRWLock() {
 	// third reader: false 2
 	// reader behind a queued writer: false
 	// writer in: 0 true
+}
+
+// The blocking twin: for callers who do not need select, AcquireWait waits
+// in the caller's goroutine, with no channel, and says why it failed.
+func ExampleLock_AcquireWait() {
+	var mu chans.Lock
+	release, err := mu.AcquireWait(context.Background())
+	if err != nil {
+		return // ctx.Err(): nothing was taken
+	}
+	fmt.Println(mu.Locked())
+	release()
+	fmt.Println(mu.Locked())
+	// Output:
+	// true
+	// false
+}
+
+// A Guard is a hold as a plain value: taking a free lock this way allocates
+// nothing at all.
+func ExampleLock_AcquireGuard() {
+	var mu chans.Lock
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g, err := mu.AcquireGuard(ctx)
+	if err != nil {
+		return
+	}
+	defer g.Release()
+	fmt.Println(mu.String())
+	// Output: Lock(locked, waiters=0)
 }

@@ -123,3 +123,29 @@ func ExampleQueue_Shutdown() {
 	// b
 	// chans: queue shut down
 }
+
+// Workers that do not need select take with the blocking twin, which returns
+// ErrShutdown once the queue is shut down and drained.
+func ExampleQueue_GetWait() {
+	q := chans.NewQueue[int](2)
+	ctx := context.Background()
+	go func() {
+		for i := 1; i <= 3; i++ {
+			if err := q.PutWait(ctx, i); err != nil { // waits for room
+				return
+			}
+		}
+		q.Shutdown(false) // the worker drains what is left
+	}()
+	sum := 0
+	for {
+		v, err := q.GetWait(ctx)
+		if errors.Is(err, chans.ErrShutdown) {
+			break
+		}
+		sum += v
+		q.TaskDone()
+	}
+	fmt.Println(sum)
+	// Output: 6
+}

@@ -39,3 +39,13 @@ func ExampleResult_Fail() {
 	// true
 	// false backend unreachable
 }
+
+// Result.Wait is the blocking twin of Get, and also returns the failure.
+func ExampleResult_Wait() {
+	r := chans.Go(context.Background(), func(context.Context) (int, error) {
+		return 0, errors.New("no answer")
+	})
+	_, err := r.Wait(context.Background())
+	fmt.Println(err)
+	// Output: no answer
+}

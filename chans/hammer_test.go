@@ -31,7 +31,7 @@ func TestHammerLock(t *testing.T) {
 			rel, ok = l.TryAcquire()
 			countTry(f, ok)
 		} else {
-			rel, ok = attempt(t, r, f, l.Acquire, func() { l.Locked() })
+			rel, ok = either(t, r, f, l.Acquire, l.AcquireWait, func() { l.Locked() })
 		}
 		if !ok {
 			return
@@ -99,7 +99,8 @@ func TestHammerSemaphore(t *testing.T) {
 					}
 					fallthrough
 				default:
-					rel, ok = attempt(t, r, f, func(ctx context.Context) <-chan Release { return s.AcquireN(ctx, n) },
+					rel, ok = either(t, r, f, func(ctx context.Context) <-chan Release { return s.AcquireN(ctx, n) },
+						func(ctx context.Context) (Release, error) { return s.AcquireNWait(ctx, n) },
 						func() { s.Value() })
 				}
 				if !ok {
@@ -138,9 +139,9 @@ func TestHammerRWLock(t *testing.T) {
 					rel, ok = l.TryAcquireRead()
 					countTry(f, ok)
 				case write:
-					rel, ok = attempt(t, r, f, l.AcquireWrite, func() { l.Readers() })
+					rel, ok = either(t, r, f, l.AcquireWrite, l.AcquireWriteWait, func() { l.Readers() })
 				default:
-					rel, ok = attempt(t, r, f, l.AcquireRead, func() { l.Locked() })
+					rel, ok = either(t, r, f, l.AcquireRead, l.AcquireReadWait, func() { l.Locked() })
 				}
 				if !ok {
 					return
@@ -238,7 +239,7 @@ func TestHammerQueue(t *testing.T) {
 								ok = err == nil
 								countTry(f, ok)
 							} else {
-								v, ok = attempt(t, r, f, q.Get, func() { q.Len() })
+								v, ok = either(t, r, f, q.Get, q.GetWait, func() { q.Len() })
 							}
 							if !ok {
 								// Cancelled, or shut down and drained: TryGet
@@ -366,7 +367,8 @@ func TestHammerMailbox(t *testing.T) {
 		var ok bool
 		switch k := r.IntN(3); k {
 		case 0:
-			m, ok = attempt(t, r, f, func(ctx context.Context) <-chan int { return b.Receive(ctx, nil) }, func() { b.Len() })
+			m, ok = either(t, r, f, func(ctx context.Context) <-chan int { return b.Receive(ctx, nil) },
+				func(ctx context.Context) (int, error) { return b.ReceiveWait(ctx, nil) }, func() { b.Len() })
 		default:
 			j := r.IntN(k + 1)
 			accept := func(m int) bool { return m%(k+1) == j }
@@ -578,7 +580,7 @@ func TestHammerResult(t *testing.T) {
 		for i := range getters {
 			wg.Go(func() {
 				r := rand.New(rand.NewPCG(uint64(round), uint64(i)))
-				v, ok := attempt(t, r, f, res.Get, nil)
+				v, ok := either(t, r, f, res.Get, res.Wait, nil)
 				if ok && (fail || v != round) {
 					t.Errorf("round %d: Get yielded %d (fail=%v)", round, v, fail)
 				}

@@ -629,3 +629,62 @@ func TestInterleaveReleaseRacingReclaim(t *testing.T) {
 		}
 	})
 }
+
+// TestInterleaveFastReleaseRacingArrival: the fast path's worst moment (#12).
+// A waiter is queued, and before the primitive's state word says anyone
+// waits, the holder releases with one compare-and-swap, which cannot know of
+// the waiter. The waiter must still be granted, by the look that follows
+// setting the word's slow bit (Lock.settle), with nothing else calling in.
+// testHookQueued puts the release exactly in that instant.
+func TestInterleaveFastReleaseRacingArrival(t *testing.T) {
+	type prim struct {
+		hold    func() Release                           // a grant on the fast path
+		acquire func(ctx context.Context) <-chan Release // queues behind it
+		wait    func(ctx context.Context) (Release, error)
+	}
+	prims := map[string]func() prim{
+		"Lock": func() prim {
+			l := new(Lock)
+			return prim{func() Release { r, _ := l.TryAcquire(); return r }, l.Acquire, l.AcquireWait}
+		},
+		"Semaphore": func() prim {
+			s := NewSemaphore(1)
+			return prim{func() Release { r, _ := s.TryAcquire(); return r }, s.Acquire, s.AcquireWait}
+		},
+		"RWLock": func() prim {
+			l := NewRWLock(0)
+			return prim{func() Release { r, _ := l.TryAcquireRead(); return r }, l.AcquireWrite, l.AcquireWriteWait}
+		},
+	}
+	for name, mk := range prims {
+		for _, twin := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/twin=%v", name, twin), func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					is := is.New(t)
+					p := mk()
+					r := p.hold()
+					fired := false
+					testHookQueued = func() {
+						if !fired {
+							fired = true
+							r() // the fast path: the slow bit is not set yet
+						}
+					}
+					defer func() { testHookQueued = func() {} }()
+					var got Release
+					if twin {
+						var err error
+						got, err = p.wait(bg())
+						is.NoErr(err)
+					} else {
+						v, ok, ready := recvNow(p.acquire(bg()))
+						is.True(ready && ok) // granted before Acquire returned
+						got = v
+					}
+					is.True(fired)
+					got()
+				})
+			})
+		}
+	}
+}

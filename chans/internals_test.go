@@ -41,6 +41,19 @@ func countsOf[T any](q *waitq[T], weigh func(*waiter[T]) int) waitCounts {
 	return c
 }
 
+// Lock, Semaphore and RWLock change their state word without the mutex
+// while its slow bit is clear (the fast paths), so holding the mutex alone
+// does not keep the state still for a look, and a ledger that counts a
+// caller before the look and reads the word after it can see a release in
+// between as a permit counted twice. The freeze functions set the slow bit
+// (with the mutex held): every fast path then goes to the mutex and waits,
+// and the look sees the state as a method under the mutex would. The
+// deferred sync puts the bit back as the waiter queue says.
+
+func freezeLock(l *Lock)           { setSlow(&l.state, lockSlow, true) }
+func freezeSemaphore(s *Semaphore) { setSlow(&s.state, semSlow, true) }
+func freezeRWLock(l *RWLock)       { setSlow(&l.state, rwSlow, true) }
+
 func runUnder(under func()) {
 	if under != nil {
 		under()
@@ -59,6 +72,8 @@ func lockInside(l *Lock, sweep bool, under func()) lockState {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.q.bind(&l.mu, l)
+	freezeLock(l)
+	defer l.sync()
 	if sweep {
 		l.q.sweep()
 	}
@@ -78,6 +93,8 @@ func semInside(s *Semaphore, sweep bool, under func()) semState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.q.bind(&s.mu, s)
+	freezeSemaphore(s)
+	defer s.sync()
 	if sweep {
 		s.q.sweep()
 	}
@@ -107,6 +124,8 @@ func rwInside(l *RWLock, sweep bool, under func()) rwState {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.q.bind(&l.mu, l)
+	freezeRWLock(l)
+	defer l.sync()
 	if sweep {
 		l.q.sweep()
 	}
@@ -221,5 +240,8 @@ func breakCondition(c *Condition, n int) {
 func resultWaits[T any](r *Result[T]) waitCounts {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return countsOf(&r.q, nil)
+	if r.q == nil {
+		return waitCounts{} // made at the first waiter
+	}
+	return countsOf(r.q, nil)
 }

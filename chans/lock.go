@@ -256,15 +256,22 @@ func (l *Lock) String() string {
 }
 
 // grabFast takes the lock if it is free and nothing is tracked, without the
-// mutex, and returns the number of the grant. A fresh Lock has lockBorn
+// mutex, and returns the number of the grant. A compare-and-swap that fails
+// because the word moved on is tried again, not taken for "held": the
+// tempting one-shot version makes TryAcquire fail now and then on a lock
+// that was never held at any instant of the call. A fresh Lock has lockBorn
 // clear, so its first call takes the mutex, where TrackAll sees it (see
-// waitq.born): one mask, as before, and no check of TrackAll here.
+// born): the same one mask as without it, and no check of TrackAll here.
 func (l *Lock) grabFast() (uint64, bool) {
-	s := l.state.Load()
-	if s&(lockHeld|lockSlow|lockBorn) == lockBorn && l.state.CompareAndSwap(s, (s+lockGen)|lockHeld) {
-		return (s + lockGen) / lockGen, true
+	for {
+		s := l.state.Load()
+		if s&(lockHeld|lockSlow|lockBorn) != lockBorn {
+			return 0, false
+		}
+		if l.state.CompareAndSwap(s, (s+lockGen)|lockHeld) {
+			return (s + lockGen) / lockGen, true
+		}
 	}
-	return 0, false
 }
 
 // grab takes the lock if it is free, whatever the queue (callers check it);
@@ -284,15 +291,9 @@ func (l *Lock) grab() (uint64, bool) {
 
 // sync makes lockSlow say whether the waitq tracks anything; l.mu is held.
 func (l *Lock) sync() {
-	for {
-		s := l.state.Load()
-		want := s&^lockSlow | lockBorn
-		if !l.q.idle() {
-			want |= lockSlow
-		}
-		if s == want || l.state.CompareAndSwap(s, want) {
-			return
-		}
+	setSlow(&l.state, lockSlow, !l.q.idle())
+	if l.state.Load()&lockBorn == 0 {
+		l.state.Or(lockBorn) // the first call that took mu: open the fast path (see lockBorn)
 	}
 }
 
@@ -303,8 +304,8 @@ func (l *Lock) sync() {
 // and looking second is what makes the race harmless: once the bit is set,
 // no release can take the fast path, so the look cannot miss one.
 func (l *Lock) settle() {
-	l.sync()
 	testHookQueued()
+	l.sync()
 	if l.state.Load()&lockHeld == 0 {
 		l.dispatch()
 	}
@@ -349,7 +350,11 @@ func (l *Lock) unlockSlow(gen uint64) {
 func (l *Lock) dispatch() {
 	if w := l.q.first(); w != nil {
 		if gen, ok := l.grab(); ok {
-			l.q.grant(w, l.releaser(gen), exclusive)
+			var r Release // a blocking waiter makes its own (lockWait), or none (AcquireGuard)
+			if w.kind == byChannel {
+				r = l.releaser(gen)
+			}
+			l.q.grant(w, r, exclusive)
 		}
 	}
 	l.sync()
@@ -387,8 +392,10 @@ func grantNow[T any](v T) <-chan T {
 	return ch
 }
 
-// testHookQueued runs between a waiter's queueing and the look that makes it
-// safe (see settle); tests use it to force a release into that instant.
+// testHookQueued runs after a waiter was queued and before lockSlow (or its
+// Semaphore and RWLock kin) is set: the instant in which a holder's fast
+// release can still succeed without seeing the waiter (see settle). Tests
+// use it to force a release into that instant.
 var testHookQueued = func() {}
 
 // Stats reports the lock's holder and waiters (see [Stats]): Held while it is

@@ -2,6 +2,7 @@ package chans
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -377,4 +378,90 @@ func BenchmarkMailboxSelective(b *testing.B) {
 			<-mb.Receive(ctx, wanted)
 		}
 	})
+}
+
+// #11: an accept that panics when another call asks it loses no message and
+// leaves the mailbox consistent. In Send, the receiver it belongs to is
+// failed (its channel closed), the message goes to the next receiver, and the
+// panic reaches the caller of Send.
+func TestMailboxAcceptPanicsInSend(t *testing.T) {
+	is := is.New(t)
+	var b Mailbox[int]
+	bad := b.Receive(bg(), func(int) bool { panic("boom") })
+	good := b.Receive(bg(), nil)
+	msg := panicText(func() { b.Send(7) })
+	is.Equal(msg, "boom")
+	is.True(isClosedChan(bad))
+	v, ok, ready := recvNow(good)
+	is.True(ready && ok)
+	is.Equal(v, 7)
+	b.Send(8) // the failed receiver is gone: nothing panics
+	is.Equal(b.Len(), 1)
+}
+
+// In its own call, a panicking accept panics that call and changes nothing.
+func TestMailboxAcceptPanicsInItsOwnReceive(t *testing.T) {
+	is := is.New(t)
+	var b Mailbox[int]
+	b.Send(1)
+	msg := panicText(func() { b.Receive(bg(), func(int) bool { panic("own") }) })
+	is.Equal(msg, "own")
+	msg = panicText(func() { _, _ = b.ReceiveWait(bg(), func(int) bool { panic("own") }) })
+	is.Equal(msg, "own")
+	is.Equal(b.Len(), 1)
+	v, ok := b.TryReceive(nil)
+	is.True(ok && v == 1)
+}
+
+// A message coming back from a receiver whose ctx ended is offered again in
+// the goroutine context.AfterFunc starts, where a panic would crash the
+// process: the panicking receiver is failed instead (a ReceiveWait returns a
+// *PanicError with the panic), and the message is kept.
+func TestMailboxAcceptPanicsInTheLibrarysGoroutine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		var b Mailbox[int]
+		ctx, cancel := context.WithCancel(bg())
+		first := b.Receive(ctx, nil)
+		b.Send(5) // to first's buffer, unreceived
+		errc := make(chan error, 1)
+		go func() {
+			_, err := b.ReceiveWait(bg(), func(int) bool { panic("late") })
+			errc <- err
+		}()
+		synctest.Wait() // the twin is queued
+		cancel()        // the AfterFunc takes 5 back and offers it to the twin
+		synctest.Wait()
+		var perr *PanicError
+		is.True(errors.As(<-errc, &perr))
+		is.Equal(perr.Value, "late")
+		is.True(len(perr.Stack) > 0)
+		_, ok := <-first
+		is.True(!ok)
+		v, ok := b.TryReceive(nil)
+		is.True(ok && v == 5) // not lost
+	})
+}
+
+// #11: a burst of messages gives its memory back once drained.
+func TestMailboxGivesMemoryBack(t *testing.T) {
+	is := is.New(t)
+	var b Mailbox[int]
+	for i := range 100_000 {
+		b.Send(i)
+	}
+	for range 100_000 {
+		_, ok := b.TryReceive(nil)
+		is.True(ok)
+	}
+	b.mu.Lock()
+	c := cap(b.msgs.buf)
+	b.mu.Unlock()
+	is.True(c <= 64) // from ~10^5 entries
+}
+
+// isClosedChan reports whether ch is closed and empty.
+func isClosedChan[T any](ch <-chan T) bool {
+	_, ok, ready := recvNow(ch)
+	return ready && !ok
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/matryer/is"
 )
@@ -171,5 +172,137 @@ func TestMisuseNotAPanic(t *testing.T) {
 	s := NewBoundedSemaphore(2)
 	_, ok := <-s.AcquireN(context.Background(), 3)
 	is.True(!ok)
+	is.Equal(s.Value(), 2)
+}
+
+// #11: a nil ctx panics with a "chans: " message before any state is touched,
+// in every method that takes one, and leaves the primitive usable: after the
+// recovered panic, the primitive still serves a call (a mutex left locked by
+// the panic would make it wait forever; each check is bounded).
+func TestMisuseNilContext(t *testing.T) {
+	var nilCtx context.Context
+	ctx := context.Background()
+	noop := func(context.Context) (int, error) { return 0, nil }
+	var (
+		l   Lock
+		rw  = NewRWLock(0)
+		s   = NewBoundedSemaphore(2)
+		c   Condition
+		res Result[int]
+		q   = NewQueue[int](1)
+		b   Mailbox[int]
+		sig Signal[int]
+		bar = NewBarrier(2)
+		g   = NewTaskGroup[int](ctx, 1, CancelOnFailure)
+	)
+	defer g.Cancel()
+	lockWorks := func() error {
+		r, err := l.AcquireWait(ctx)
+		if err == nil {
+			r()
+		}
+		return err
+	}
+	rwWorks := func() error {
+		r, err := rw.AcquireWriteWait(ctx)
+		if err == nil {
+			r()
+		}
+		return err
+	}
+	semWorks := func() error {
+		r, err := s.AcquireNWait(ctx, 2)
+		if err == nil {
+			r()
+		}
+		return err
+	}
+	queueWorks := func() error {
+		if err := q.PutWait(ctx, 1); err != nil {
+			return err
+		}
+		_, err := q.GetWait(ctx)
+		q.TaskDone()
+		return err
+	}
+	mailboxWorks := func() error {
+		b.Send(1)
+		_, err := b.ReceiveWait(ctx, nil)
+		return err
+	}
+	condWorks := func() error { c.NotifyAll(); _ = c.String(); return nil }
+	for _, cs := range []struct {
+		name  string
+		call  func()
+		works func() error
+	}{
+		{"Lock.Acquire", func() { l.Acquire(nilCtx) }, lockWorks},
+		{"Lock.AcquireWait", func() { _, _ = l.AcquireWait(nilCtx) }, lockWorks},
+		{"Lock.AcquireGuard", func() { _, _ = l.AcquireGuard(nilCtx) }, lockWorks},
+		{"RWLock.AcquireRead", func() { rw.AcquireRead(nilCtx) }, rwWorks},
+		{"RWLock.AcquireWrite", func() { rw.AcquireWrite(nilCtx) }, rwWorks},
+		{"RWLock.AcquireReadWait", func() { _, _ = rw.AcquireReadWait(nilCtx) }, rwWorks},
+		{"RWLock.AcquireWriteWait", func() { _, _ = rw.AcquireWriteWait(nilCtx) }, rwWorks},
+		{"Semaphore.Acquire", func() { s.Acquire(nilCtx) }, semWorks},
+		{"Semaphore.AcquireN", func() { s.AcquireN(nilCtx, 1) }, semWorks},
+		{"Semaphore.AcquireWait", func() { _, _ = s.AcquireWait(nilCtx) }, semWorks},
+		{"Semaphore.AcquireNWait", func() { _, _ = s.AcquireNWait(nilCtx, 1) }, semWorks},
+		{"Condition.Wait", func() { c.Wait(nilCtx) }, condWorks},
+		{"Result.Get", func() { res.Get(nilCtx) }, func() error { _, err := res.TryGet(); return errIf(err != ErrNotReady, err) }},
+		{"Result.Wait", func() { _, _ = res.Wait(nilCtx) }, func() error { _, err := res.TryGet(); return errIf(err != ErrNotReady, err) }},
+		{"Queue.Put", func() { q.Put(nilCtx, 1) }, queueWorks},
+		{"Queue.Get", func() { q.Get(nilCtx) }, queueWorks},
+		{"Queue.PutWait", func() { _ = q.PutWait(nilCtx, 1) }, queueWorks},
+		{"Queue.GetWait", func() { _, _ = q.GetWait(nilCtx) }, queueWorks},
+		{"Queue.All", func() { q.All(nilCtx) }, queueWorks},
+		{"Mailbox.Receive", func() { b.Receive(nilCtx, nil) }, mailboxWorks},
+		{"Mailbox.ReceiveWait", func() { _, _ = b.ReceiveWait(nilCtx, nil) }, mailboxWorks},
+		{"Signal.Next", func() { sig.Next(nilCtx) }, func() error { sig.Emit(1); return nil }},
+		{"Barrier.Wait", func() { bar.Wait(nilCtx) }, func() error { return errIf(bar.Waiting() != 0, nil) }},
+		{"Go", func() { Go(nilCtx, noop) }, nil},
+		{"NewTaskGroup", func() { NewTaskGroup[int](nilCtx, 1, KeepGoing) }, nil},
+		{"TaskGroup.Start", func() { g.Start(nilCtx, noop) }, func() error { _, err := g.StartWait(ctx, noop); return err }},
+		{"TaskGroup.StartWait", func() { _, _ = g.StartWait(nilCtx, noop) }, func() error { _, err := g.StartWait(ctx, noop); return err }},
+		{"NewPipeline", func() { NewPipeline(nilCtx) }, nil},
+	} {
+		t.Run(cs.name, func(t *testing.T) {
+			is := is.New(t)
+			msg := panicText(cs.call)
+			is.True(strings.HasPrefix(msg, "chans: ")) // says who
+			is.True(strings.Contains(msg, "nil Context"))
+			if cs.works == nil {
+				return
+			}
+			done := make(chan error, 1)
+			go func() { done <- cs.works() }()
+			select {
+			case err := <-done:
+				is.NoErr(err)
+			case <-time.After(10 * time.Second):
+				t.Fatal("the primitive no longer serves calls after the panic")
+			}
+		})
+	}
+}
+
+// errIf returns err, or an error if bad and err is nil.
+func errIf(bad bool, err error) error {
+	if bad && err == nil {
+		return errors.New("unexpected state")
+	}
+	if !bad {
+		return nil
+	}
+	return err
+}
+
+// #11: a bounded semaphore's blocking twin refuses at once a request above
+// the bound, with a sentinel error.
+func TestMisuseAboveBoundTwin(t *testing.T) {
+	is := is.New(t)
+	s := NewBoundedSemaphore(2)
+	r, err := s.AcquireNWait(context.Background(), 3)
+	is.True(r == nil)
+	is.True(errors.Is(err, ErrAboveBound))
 	is.Equal(s.Value(), 2)
 }

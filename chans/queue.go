@@ -110,7 +110,7 @@ func newQueue[T any](name string, maxsize int, o queueOrder, less func(a, b T) b
 	if maxsize < 0 {
 		panic("chans: " + name + " with negative maxsize")
 	}
-	return &Queue[T]{max: maxsize, items: queueStore[T]{order: o, less: less}}
+	return &Queue[T]{max: maxsize, items: queueStore[T]{order: o, less: less, keep: min(maxsize, maxKept)}}
 }
 
 // Put offers v to the queue. The returned channel has a buffer of one and
@@ -140,7 +140,7 @@ func (q *Queue[T]) Put(ctx context.Context, v T) <-chan error {
 	}
 	if q.roomNow() {
 		q.add(v)
-		q.dispatch()
+		q.handOn()
 		return grantNow[error](nil)
 	}
 	return q.putters.enqueue(ctx, ask[error]{n: q.hold(v)}, byChannel).ch
@@ -166,7 +166,7 @@ func (q *Queue[T]) PutWait(ctx context.Context, v T) error {
 	if q.roomNow() {
 		defer q.mu.Unlock()
 		q.add(v)
-		q.dispatch()
+		q.handOn()
 		return nil
 	}
 	w := q.putters.enqueue(ctx, ask[error]{n: q.hold(v)}, byBlocking)
@@ -193,13 +193,15 @@ func (q *Queue[T]) hold(v T) int {
 }
 
 // unhold returns the item in slot i and frees the slot. Once every slot is
-// free, the slots go, so a burst of blocked putters does not pin its memory.
+// free, the slots go if there are many, so a burst of blocked putters does
+// not pin its memory; a few stay, or a queue whose putters wait one at a
+// time would reallocate them at every put.
 func (q *Queue[T]) unhold(i int) T {
 	v := q.slots[i]
 	var zero T
 	q.slots[i] = zero
 	q.freeSlots = append(q.freeSlots, i)
-	if len(q.freeSlots) == len(q.slots) {
+	if len(q.freeSlots) == len(q.slots) && cap(q.slots) > 64 {
 		q.slots, q.freeSlots = nil, nil
 	}
 	return v
@@ -217,7 +219,7 @@ func (q *Queue[T]) TryPut(v T) error {
 		return ErrFull
 	}
 	q.add(v)
-	q.dispatch()
+	q.handOn()
 	return nil
 }
 
@@ -404,6 +406,7 @@ func (q *Queue[T]) Shutdown(immediate bool) {
 // loop body, so breaking out of the loop loses nothing; the body owns each
 // item it is given, and with Join in use must call TaskDone for it.
 func (q *Queue[T]) All(ctx context.Context) iter.Seq[T] {
+	checkCtx(ctx, "Queue.All")
 	return func(yield func(T) bool) {
 		for {
 			// The receive blocks until the Get is decided: no Get is ever
@@ -527,6 +530,15 @@ func (q *Queue[T]) dispatch() {
 		for w := q.getters.first(); w != nil; w = q.getters.first() {
 			q.getters.leave(w)
 		}
+	}
+}
+
+// handOn passes a new item to a waiting getter, if one waits: the fast path
+// of a put skips dispatch altogether when nobody does (a new item can
+// unblock only a getter).
+func (q *Queue[T]) handOn() {
+	if !q.getters.empty() {
+		q.dispatch()
 	}
 }
 

@@ -15,6 +15,13 @@ const (
 // shrinking would only churn the allocator.
 const minQueueStore = 16
 
+// maxKept is the most a bounded queue's store keeps allocated when it
+// empties: a bounded queue is expected to fill up to its bound again, and a
+// ring that shrinks at a quarter and grows at the full size reallocates on
+// every swing (a pipeline's queues swing all the time). Above it, the
+// memory of a burst is given back as for an unbounded queue.
+const maxKept = 1024
+
 // queueStore holds a Queue's items. It is plain data: the Queue's mutex
 // guards it, and nothing in it blocks, waits or runs a goroutine. A buffered
 // channel would not do here: an item given back by a getter that walked away
@@ -31,6 +38,7 @@ const minQueueStore = 16
 // panic halfway leaves with the heap order broken and no way to tell.
 type queueStore[T any] struct {
 	order queueOrder
+	keep  int               // a bounded queue's bound, up to maxKept: the ring does not shrink below it
 	less  func(a, b T) bool // prio only
 	buf   []T               // fifo: the ring, len(buf) a power of two; lifo: the stack
 	head  int               // fifo: index of the oldest item
@@ -88,7 +96,7 @@ func (s *queueStore[T]) pop() (T, int) {
 		s.buf[s.head] = zero
 		s.head = (s.head + 1) & (len(s.buf) - 1)
 		s.n--
-		if len(s.buf) > minQueueStore && s.n <= len(s.buf)/4 {
+		if len(s.buf) > max(minQueueStore, s.keep) && s.n <= len(s.buf)/4 {
 			s.resize(len(s.buf) / 2)
 		}
 		return v, 0

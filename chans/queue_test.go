@@ -515,3 +515,121 @@ func BenchmarkQueueProducerConsumer(b *testing.B) {
 		<-done
 	})
 }
+
+// #11: a priority queue's less that panics panics the call that ran it and
+// leaves the queue as it was: a Put adds nothing, a Get takes nothing.
+func TestQueueLessPanics(t *testing.T) {
+	is := is.New(t)
+	var boom atomic.Bool
+	q := NewPriorityQueue[int](0, func(a, b int) bool {
+		if boom.Load() {
+			panic("less")
+		}
+		return a < b
+	})
+	for _, v := range []int{5, 3, 8} {
+		is.NoErr(q.TryPut(v))
+	}
+	boom.Store(true)
+	is.Equal(panicText(func() { _ = q.TryPut(1) }), "less")
+	is.Equal(panicText(func() { _ = q.PutWait(bg(), 1) }), "less")
+	is.Equal(panicText(func() { _, _ = q.TryGet() }), "less")
+	is.Equal(q.Len(), 3)
+	is.Equal(q.Unfinished(), 3)
+	boom.Store(false)
+	var got []int
+	for range 3 {
+		v, err := q.TryGet()
+		is.NoErr(err)
+		got = append(got, v)
+	}
+	is.Equal(got, []int{3, 5, 8}) // the heap is whole
+}
+
+// An item that comes back from a getter whose ctx ended is put back in the
+// goroutine context.AfterFunc starts: a less that panics there must not crash
+// the process nor lose the item, which goes first in line.
+func TestQueueLessPanicsInTheLibrarysGoroutine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		var boom atomic.Bool
+		q := NewPriorityQueue[int](0, func(a, b int) bool {
+			if boom.Load() {
+				panic("less")
+			}
+			return a < b
+		})
+		ctx, cancel := context.WithCancel(bg())
+		g := q.Get(ctx)       // queued, so its ctx is watched
+		is.NoErr(q.TryPut(4)) // to g's buffer
+		is.NoErr(q.TryPut(9)) // stored: 4 will have to find its place beside it
+		boom.Store(true)
+		cancel() // 4 comes back in the AfterFunc's goroutine, where less panics
+		synctest.Wait()
+		_, ok := <-g
+		is.True(!ok)
+		boom.Store(false)
+		for _, want := range []int{4, 9} { // 4 kept, and first in line
+			v, err := q.TryGet()
+			is.NoErr(err)
+			is.Equal(v, want)
+		}
+		q.mu.Lock()
+		is.Equal(q.lost, "less") // absorbed, and recorded
+		q.mu.Unlock()
+	})
+}
+
+// #11: items that compare equal come out of a priority queue oldest first,
+// also when one comes back from a getter that walked away.
+func TestQueuePriorityStable(t *testing.T) {
+	is := is.New(t)
+	type job struct{ prio, id int }
+	q := NewPriorityQueue[job](0, func(a, b job) bool { return a.prio < b.prio })
+	for id := range 6 {
+		is.NoErr(q.TryPut(job{id % 2, id}))
+	}
+	j := <-q.Get(bg()) // {0, 0}
+	is.Equal(j, job{0, 0})
+	ctx, cancel := context.WithCancel(bg())
+	g := q.Get(ctx) // {0, 2}, left unreceived
+	cancel()        // the next call takes it back, with its place among equals
+	var ids []int
+	for range 5 {
+		j, err := q.TryGet()
+		is.NoErr(err)
+		ids = append(ids, j.id)
+	}
+	is.Equal(ids, []int{2, 4, 1, 3, 5})
+	_, ok := <-g
+	is.True(!ok)
+}
+
+// #11: after a burst of blocked putters drains, the queue keeps none of
+// their memory: the items they waited with are held in slots that go once
+// all are free.
+func TestQueueGivesMemoryBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		q := NewQueue[[64]byte](1)
+		is.NoErr(q.TryPut([64]byte{}))
+		const n = 20_000
+		answers := make([]<-chan error, n)
+		for i := range answers {
+			answers[i] = q.Put(bg(), [64]byte{})
+		}
+		for range n + 1 {
+			_, err := q.GetWait(bg())
+			is.NoErr(err)
+		}
+		for _, a := range answers {
+			is.NoErr(<-a)
+		}
+		st := queueInside(q, true, nil)
+		is.Equal(st.pending, 0)
+		q.mu.Lock()
+		is.True(q.slots == nil && q.freeSlots == nil)
+		is.True(q.putters.nfree <= maxFree)
+		q.mu.Unlock()
+	})
+}

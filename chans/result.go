@@ -37,7 +37,19 @@ type Result[T any] struct {
 	v     T
 	err   error
 	done  latch
-	q     waitq[T] // Get callers waiting for the value
+	q     *waitq[T] // Get and Wait callers waiting for the value; made for the first
+}
+
+// waiters returns the waitq, making it at the first caller that waits: most
+// Results are read through Done and TryGet, or after they are set, and a
+// waitq would be most of a Result's size (a TaskGroup makes one per task).
+// r.mu is held.
+func (r *Result[T]) waiters() *waitq[T] {
+	if r.q == nil {
+		r.q = new(waitq[T])
+		r.q.bind(&r.mu, r)
+	}
+	return r.q
 }
 
 // Set stores v and wakes every waiter. It returns ErrAlreadySet, and changes
@@ -58,13 +70,15 @@ func (r *Result[T]) Fail(err error) error {
 func (r *Result[T]) settle(v T, err error) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.q.bind(&r.mu, r)
 	if r.ready.Load() {
 		return ErrAlreadySet
 	}
 	r.v, r.err = v, err
 	r.ready.Store(true)
 	r.done.open()
+	if r.q == nil {
+		return nil // nobody waits
+	}
 	for w := r.q.first(); w != nil; w = r.q.first() {
 		if err != nil {
 			r.q.leave(w) // closed empty: a failure has no value to give
@@ -88,9 +102,8 @@ func (r *Result[T]) Get(ctx context.Context) <-chan T {
 	checkCtx(ctx, "Result.Get")
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.q.bind(&r.mu, r)
 	if c, ok := ctx.(*choice.Ctx); ok && c.Err() == nil {
-		return r.q.selWait(c, ask[T]{}, r, true)
+		return r.waiters().selWait(c, ask[T]{}, r, true)
 	}
 	switch {
 	case ctx.Err() != nil || (r.ready.Load() && r.err != nil):
@@ -98,7 +111,7 @@ func (r *Result[T]) Get(ctx context.Context) <-chan T {
 	case r.ready.Load():
 		return grantNow(r.v)
 	}
-	return r.q.enqueue(ctx, ask[T]{}, byChannel).ch
+	return r.waiters().enqueue(ctx, ask[T]{}, byChannel).ch
 }
 
 // Wait is the blocking twin of Get: it waits in the caller's goroutine and
@@ -116,13 +129,13 @@ func (r *Result[T]) Wait(ctx context.Context) (T, error) {
 		return r.v, r.err
 	}
 	r.mu.Lock()
-	r.q.bind(&r.mu, r)
 	if r.ready.Load() {
 		defer r.mu.Unlock()
 		return r.v, r.err
 	}
-	w := r.q.enqueue(ctx, ask[T]{}, byBlocking)
-	v, ok, cause := r.q.block(w)
+	q := r.waiters()
+	w := q.enqueue(ctx, ask[T]{}, byBlocking)
+	v, ok, cause := q.block(w)
 	switch {
 	case ok:
 		return v, nil
@@ -186,8 +199,8 @@ func (r *Result[T]) dispatch()             {}
 func (r *Result[T]) Stats() Stats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.q.bind(&r.mu, r)
-	r.q.sweep()
+	q := r.waiters() // made now, so that its clock runs for the waiters to come
+	q.sweep()
 	s := Stats{Kind: "Result", State: "pending", GrantsExact: true}
 	switch {
 	case r.ready.Load() && r.err != nil:
@@ -195,7 +208,7 @@ func (r *Result[T]) Stats() Stats {
 	case r.ready.Load():
 		s.State, s.Held, s.Value = "set", true, 1
 	}
-	s.named(r.q.st.tr)
-	r.q.snapshot(&s, nanotime(), says("value"))
+	s.named(q.st.tr)
+	q.snapshot(&s, nanotime(), says("value"))
 	return s
 }

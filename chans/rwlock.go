@@ -156,7 +156,10 @@ func (l *RWLock) acquireWait(ctx context.Context, write bool) (Release, error) {
 	if !ok {
 		return nil, ctx.Err()
 	}
-	return r, nil
+	if r != nil {
+		return r, nil // tracked: made by dispatch, with its record
+	}
+	return l.releaser(write), nil // made here, not by dispatch: see grantFor
 }
 
 // TryAcquireRead takes a read lock if one can be granted now without
@@ -246,12 +249,20 @@ func taken(st int64, write bool) int64 {
 	return st + rwReader
 }
 
-// grabFast takes a grant if nothing is tracked, without the mutex. A fresh
-// RWLock has rwBorn clear, so its first call takes the mutex, where TrackAll
-// sees it (see waitq.born).
+// grabFast takes a grant if nothing is tracked, without the mutex; a
+// compare-and-swap lost to another caller (two readers at once) is tried
+// again (see Lock.grabFast). A fresh RWLock has rwBorn clear, so its first
+// call takes the mutex, where TrackAll sees it (see born).
 func (l *RWLock) grabFast(write bool) bool {
-	st := l.state.Load()
-	return st&(rwSlow|rwBorn) == rwBorn && l.can(st, write) && l.state.CompareAndSwap(st, taken(st, write))
+	for {
+		st := l.state.Load()
+		if st&(rwSlow|rwBorn) != rwBorn || !l.can(st, write) {
+			return false
+		}
+		if l.state.CompareAndSwap(st, taken(st, write)) {
+			return true
+		}
+	}
 }
 
 // grab takes a grant if the state admits one, with l.mu held.
@@ -307,22 +318,16 @@ func (l *RWLock) release(write bool) {
 
 // sync makes rwSlow say whether the waitq tracks anything; l.mu is held.
 func (l *RWLock) sync() {
-	for {
-		st := l.state.Load()
-		want := st&^rwSlow | rwBorn
-		if !l.q.idle() {
-			want |= rwSlow
-		}
-		if st == want || l.state.CompareAndSwap(st, want) {
-			return
-		}
+	setSlow(&l.state, rwSlow, !l.q.idle())
+	if l.state.Load()&rwBorn == 0 {
+		l.state.Or(rwBorn) // the first call that took mu: open the fast path (see rwBorn)
 	}
 }
 
 // settle runs after a waiter was queued; see Lock.settle.
 func (l *RWLock) settle() {
-	l.sync()
 	testHookQueued()
+	l.sync()
 	l.dispatch()
 }
 
@@ -340,9 +345,17 @@ func (l *RWLock) releaser(write bool) Release {
 
 func (l *RWLock) dispatch() {
 	for w := l.q.first(); w != nil && l.grab(w.write); w = l.q.first() {
-		l.q.grant(w, l.releaser(w.write), exclusive)
+		l.q.grant(w, l.grantFor(w), exclusive)
 	}
 	l.sync()
+}
+
+// grantFor is the value a grant to w carries (see Semaphore.grantFor).
+func (l *RWLock) grantFor(w *waiter[Release]) Release {
+	if w.kind == byBlocking && !l.q.st.holds {
+		return nil // but a tracked grant carries its Release, which drops its record
+	}
+	return l.releaser(w.write)
 }
 
 // place grants w, a pending waiter of a selectx choice, or queues it.

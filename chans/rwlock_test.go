@@ -2,6 +2,9 @@ package chans
 
 import (
 	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -163,4 +166,32 @@ func TestRWLockTruthAfterCancel(t *testing.T) {
 // W8: a negative reader limit panics.
 func TestRWLockNegativeMaxPanics(t *testing.T) {
 	isChansPanic(t, func() { NewRWLock(-1) })
+}
+
+// TryAcquireRead never fails while no writer holds or waits: readers trying
+// at the same instant race on the state word's compare-and-swap, and a lost
+// race is no reason to fail (examples/graceful-shutdown refused a request
+// with 503 that way before the fast path retried).
+func TestRWLockTryReadNeverFailsSpuriously(t *testing.T) {
+	// More threads than cores, so the kernel preempts some between the
+	// load of the state word and their compare-and-swap: the lost race.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(16))
+	is := is.New(t)
+	l := NewRWLock(0)
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 20_000 {
+				r, ok := l.TryAcquireRead()
+				if !ok {
+					failed.Add(1)
+					continue
+				}
+				r()
+			}
+		})
+	}
+	wg.Wait()
+	is.Equal(failed.Load(), int64(0))
 }

@@ -83,7 +83,10 @@ func NewBoundedSemaphore(n int) *Semaphore {
 }
 
 // Acquire is AcquireN(ctx, 1).
-func (s *Semaphore) Acquire(ctx context.Context) <-chan Release { return s.acquire(ctx, 1, "Acquire") }
+func (s *Semaphore) Acquire(ctx context.Context) <-chan Release {
+	checkCtx(ctx, "Semaphore.Acquire")
+	return s.acquire(ctx, 1, "Semaphore.Acquire")
+}
 
 // AcquireN asks for n permits at once. The channel has a buffer of one and is
 // closed after yielding at most one value: a Release that gives all n back,
@@ -96,13 +99,17 @@ func (s *Semaphore) Acquire(ctx context.Context) <-chan Release { return s.acqui
 // until it does. n == 0 is granted at once unless someone is queued.
 // Negative n, or a nil ctx, panics.
 func (s *Semaphore) AcquireN(ctx context.Context, n int) <-chan Release {
-	return s.acquire(ctx, n, "AcquireN")
+	checkCtx(ctx, "Semaphore.AcquireN")
+	return s.acquire(ctx, n, "Semaphore.AcquireN")
 }
 
+// acquire is AcquireN; method names the caller for a panic. The names are
+// constants passed whole: building one here would cost an allocation on
+// every call (the tempting "Semaphore."+method did, and the profile showed
+// it).
 func (s *Semaphore) acquire(ctx context.Context, n int, method string) <-chan Release {
-	checkCtx(ctx, "Semaphore."+method)
 	if n < 0 {
-		panic("chans: Semaphore." + method + " with negative n")
+		panic("chans: " + method + " with negative n")
 	}
 	if c, ok := ctx.(*choice.Ctx); ok {
 		return s.acquireSel(c, n)
@@ -148,7 +155,8 @@ func (s *Semaphore) acquireSel(c *choice.Ctx, n int) <-chan Release {
 
 // AcquireWait is AcquireNWait(ctx, 1).
 func (s *Semaphore) AcquireWait(ctx context.Context) (Release, error) {
-	return s.acquireWait(ctx, 1, "AcquireWait")
+	checkCtx(ctx, "Semaphore.AcquireWait")
+	return s.acquireWait(ctx, 1, "Semaphore.AcquireWait")
 }
 
 // AcquireNWait is the blocking twin of AcquireN: it waits in the caller's
@@ -159,19 +167,36 @@ func (s *Semaphore) AcquireWait(ctx context.Context) (Release, error) {
 // makes no channel and registers nothing, and when it waits it starts no
 // goroutine. Negative n, or a nil ctx, panics.
 func (s *Semaphore) AcquireNWait(ctx context.Context, n int) (Release, error) {
-	return s.acquireWait(ctx, n, "AcquireNWait")
+	checkCtx(ctx, "Semaphore.AcquireNWait")
+	return s.acquireWait(ctx, n, "Semaphore.AcquireNWait")
 }
 
 func (s *Semaphore) acquireWait(ctx context.Context, n int, method string) (Release, error) {
-	checkCtx(ctx, "Semaphore."+method)
+	r, err := s.take(ctx, n, method)
+	if err != nil {
+		return nil, err
+	}
+	if r == nil { // not tracked: no Release was made under the mutex
+		r = s.releaser(n)
+	}
+	return r, nil
+}
+
+// take waits, in the caller's goroutine, until n permits are the caller's:
+// the blocking twins' wait, without the Release. TaskGroup uses it as it is,
+// since it gives each slot back once, itself, with give. While the semaphore
+// is tracked, take returns the grant's Release, made under the mutex so
+// that its record is dropped when it is called (see twinGrant); otherwise
+// nil.
+func (s *Semaphore) take(ctx context.Context, n int, method string) (Release, error) {
 	if n < 0 {
-		panic("chans: Semaphore." + method + " with negative n")
+		panic("chans: " + method + " with negative n")
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if s.grabFast(n) {
-		return s.releaser(n), nil
+		return nil, nil
 	}
 	s.mu.Lock()
 	s.q.bind(&s.mu, s)
@@ -181,7 +206,7 @@ func (s *Semaphore) acquireWait(ctx context.Context, n int, method string) (Rele
 	}
 	s.q.sweep()
 	if s.q.empty() && s.grab(n) {
-		r := s.q.noteDirect(s.releaser(n), ask[Release]{n: n})
+		r := s.twinGrant(n)
 		s.sync()
 		s.mu.Unlock()
 		return r, nil
@@ -192,7 +217,7 @@ func (s *Semaphore) acquireWait(ctx context.Context, n int, method string) (Rele
 	if !ok {
 		return nil, ctx.Err()
 	}
-	return r, nil
+	return r, nil // nil unless tracked (see grantFor)
 }
 
 // TryAcquire is TryAcquireN(1).
@@ -293,10 +318,19 @@ func (s *Semaphore) free() int64 { return s.state.Load() >> 1 }
 // above reports whether n permits could never be had.
 func (s *Semaphore) above(n int) bool { return s.bound > 0 && int64(n) > s.bound }
 
-// grabFast takes n free permits if nothing is tracked, without the mutex.
+// grabFast takes n free permits if nothing is tracked, without the mutex;
+// a compare-and-swap lost to another caller is tried again (see
+// Lock.grabFast).
 func (s *Semaphore) grabFast(n int) bool {
-	st := s.state.Load()
-	return st&semSlow == 0 && st>>1 >= int64(n) && s.state.CompareAndSwap(st, st-int64(n)<<1)
+	for {
+		st := s.state.Load()
+		if st&semSlow != 0 || st>>1 < int64(n) {
+			return false
+		}
+		if s.state.CompareAndSwap(st, st-int64(n)<<1) {
+			return true
+		}
+	}
 }
 
 // grab takes n free permits, with s.mu held.
@@ -351,23 +385,12 @@ func (s *Semaphore) add(n int) {
 }
 
 // sync makes semSlow say whether anything is tracked; s.mu is held.
-func (s *Semaphore) sync() {
-	for {
-		st := s.state.Load()
-		want := st &^ semSlow
-		if !s.q.idle() || s.unlockd.waited() {
-			want |= semSlow
-		}
-		if st == want || s.state.CompareAndSwap(st, want) {
-			return
-		}
-	}
-}
+func (s *Semaphore) sync() { setSlow(&s.state, semSlow, !s.q.idle() || s.unlockd.waited()) }
 
 // settle runs after a waiter was queued; see Lock.settle.
 func (s *Semaphore) settle() {
-	s.sync()
 	testHookQueued()
+	s.sync()
 	if s.free() > 0 {
 		s.dispatch()
 	}
@@ -393,12 +416,22 @@ func (s *Semaphore) releaser(n int) Release {
 func (s *Semaphore) dispatch() {
 	for w := s.q.first(); w != nil && int64(w.n) <= s.free(); w = s.q.first() {
 		s.grab(w.n)
-		s.q.grant(w, s.releaser(w.n), exclusive)
+		s.q.grant(w, s.grantFor(w), exclusive)
 	}
 	if s.free() > 0 {
 		s.unlockd.open()
 	}
 	s.sync()
+}
+
+// grantFor is the value a grant to w carries: its Release, for a channel
+// waiter; nothing for a blocking one, whose caller makes its own Release if
+// it needs one (TaskGroup does not).
+func (s *Semaphore) grantFor(w *waiter[Release]) Release {
+	if w.kind == byBlocking && !s.q.st.holds {
+		return nil // but a tracked grant carries its Release, which drops its record
+	}
+	return s.releaser(w.n)
 }
 
 // place grants w, a pending waiter of a selectx choice, or queues it.

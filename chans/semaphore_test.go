@@ -2,6 +2,9 @@ package chans
 
 import (
 	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 
@@ -146,4 +149,30 @@ func TestSemaphoreWaitUnlockedAllocatesNothing(t *testing.T) {
 	s := NewSemaphore(1)
 	allocs := testing.AllocsPerRun(100, func() { <-s.Wait() })
 	is.New(t).Equal(allocs, 0.0)
+}
+
+// TryAcquireN never fails while enough permits are free, however many try at
+// once (see TestRWLockTryReadNeverFailsSpuriously).
+func TestSemaphoreTryNeverFailsSpuriously(t *testing.T) {
+	// More threads than cores, so the kernel preempts some between the
+	// load of the state word and their compare-and-swap: the lost race.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(16))
+	is := is.New(t)
+	s := NewSemaphore(8)
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 20_000 {
+				r, ok := s.TryAcquire()
+				if !ok {
+					failed.Add(1)
+					continue
+				}
+				r()
+			}
+		})
+	}
+	wg.Wait()
+	is.Equal(failed.Load(), int64(0))
 }

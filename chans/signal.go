@@ -23,8 +23,10 @@ import (
 // gets one value, the first emitted after its call; call Next again for the
 // next one.
 //
-// Memory model: an Emit happens before the receive of the value it
-// delivered.
+// Memory model: in the terms of [the Go memory model], an Emit synchronizes
+// before the receive of the value it delivered.
+//
+// [the Go memory model]: https://go.dev/ref/mem
 type Signal[T any] struct {
 	mu sync.Mutex
 	q  waitq[T]

@@ -47,9 +47,13 @@ func (e *PanicError) Unwrap() error {
 // The Result belongs to the task: if someone else settles it first, the
 // task's own outcome is dropped.
 //
-// Memory model: everything f did happens before any receive or call on the
-// Result that observes it settled. Go panics if f is nil.
+// Memory model: in the terms of [the Go memory model], everything f did
+// happens before any receive or call on the Result that observes it settled.
+// Go panics if ctx or f is nil.
+//
+// [the Go memory model]: https://go.dev/ref/mem
 func Go[T any](ctx context.Context, f func(context.Context) (T, error)) *Result[T] {
+	checkCtx(ctx, "Go")
 	if f == nil {
 		panic("chans: Go with a nil function")
 	}

@@ -66,9 +66,10 @@ const (
 // task's own, is created at the call and parked there). Nothing runs once
 // the group is idle.
 //
-// Memory model: everything a task did happens before its Result is observed
-// settled, and so before the close of any Wait channel that observes the
-// task done, and before Err, Collect or an iterator report it.
+// Memory model: in the terms of [the Go memory model], everything a task did
+// happens before its Result is observed settled, and so before the close of
+// any Wait channel that observes the task done, and before Err, Collect or an
+// iterator report it.
 //
 // What it takes from others: from golang.org/x/sync/errgroup, the derived
 // context cancelled at the first failure, a Go that waits for a slot, and the
@@ -83,12 +84,15 @@ const (
 // (conc issue 156). From destel/rill, ordered and unordered (completion
 // order) consumption, and streaming results while tasks still run instead of
 // waiting for all.
+//
+// [the Go memory model]: https://go.dev/ref/mem
 type TaskGroup[T any] struct {
 	mu        sync.Mutex
 	inited    bool
 	ctx       context.Context
 	cancel    context.CancelCauseFunc
 	sem       *Semaphore // nil: no limit
+	putSlot   Release    // gives a slot taken by Go back: one func for the group, not one per task
 	limit     int
 	keepGoing bool
 
@@ -116,6 +120,7 @@ func NewTaskGroup[T any](ctx context.Context, limit int, onFailure OnFailure) *T
 	g.ctx, g.cancel = context.WithCancelCause(ctx)
 	if limit > 0 {
 		g.sem = NewSemaphore(limit)
+		g.putSlot = func() { g.sem.give(1) }
 	}
 	g.inited = true
 	trackAtBirth(g)
@@ -291,17 +296,14 @@ func (g *TaskGroup[T]) goSlot(gctx context.Context) (Release, error) {
 	if g.sem == nil {
 		return nil, nil
 	}
-	rel, err := g.sem.AcquireWait(gctx)
-	if err == nil {
-		err = notStarted(gctx, gctx)
-		if err != nil {
-			rel() // granted as gctx ended: start nothing after a cancel
-		}
-	}
-	if err != nil {
+	if _, err := g.sem.take(gctx, 1, "TaskGroup.Go"); err != nil {
 		return nil, notStarted(gctx, gctx)
 	}
-	return rel, nil
+	if err := notStarted(gctx, gctx); err != nil {
+		g.putSlot() // granted as gctx ended: start nothing after a cancel
+		return nil, err
+	}
+	return g.putSlot, nil
 }
 
 // slot waits for a slot, giving up when gctx or ctx ends. Without a limit it
@@ -393,22 +395,37 @@ func (g *TaskGroup[T]) run(i int, r *Result[T], f func(context.Context) (T, erro
 	run(g.ctx, f, r)
 }
 
-// finish books a settled task: its failure, the cancellation it causes, and
-// then its slot, which is given back last so that a start waiting for it
-// sees the group already cancelled (errgroup starts it anyway).
+// finish books a settled task: its failure and the cancellation it causes,
+// then gives its slot back, so that a start waiting for the slot sees the
+// group already cancelled (errgroup starts it anyway), and only then counts
+// the task out, so that Wait's channel closes once every slot is back.
 func (g *TaskGroup[T]) finish(i int, r *Result[T], rel Release) {
 	_, err := r.TryGet()
-	g.lock()
-	g.done(i, err)
-	g.mu.Unlock()
-	if rel != nil {
-		rel()
+	if rel == nil {
+		g.lock()
+		g.done(i, err)
+		g.mu.Unlock()
+		return
 	}
+	g.lock()
+	g.book(i, err)
+	g.mu.Unlock()
+	rel()
+	g.lock()
+	g.leave()
+	g.mu.Unlock()
 }
 
 // done books the end of a start (i < 0: not recorded) or of task i, which
 // failed with err if it is not nil. g.mu is held.
 func (g *TaskGroup[T]) done(i int, err error) {
+	g.book(i, err)
+	g.leave()
+}
+
+// book records the end of task i (i < 0: a start not recorded). g.mu is
+// held.
+func (g *TaskGroup[T]) book(i int, err error) {
 	g.noteDone(i, err)
 	if i >= 0 {
 		g.order = append(g.order, i)
@@ -420,17 +437,21 @@ func (g *TaskGroup[T]) done(i int, err error) {
 		}
 		g.progress.open()
 	}
+}
+
+// leave counts a start or a task out. g.mu is held.
+func (g *TaskGroup[T]) leave() {
 	g.active--
 	if g.active == 0 {
 		g.idle.open()
 	}
 }
 
-// Wait returns a channel closed once no task runs and no start is waiting
-// for a slot: at once (a closed channel, no allocation) if the group is idle
-// now, else when it becomes idle. It is shared, takes nothing, needs no ctx,
-// and costs nothing to abandon. Tasks started after it closed get a new
-// channel from the next Wait.
+// Wait returns a channel closed once no task runs, no start is waiting for a
+// slot and every slot is back: at once (a closed channel, no allocation) if
+// the group is idle now, else when it becomes idle. It is shared, takes
+// nothing, needs no ctx, and costs nothing to abandon. Tasks started after
+// it closed get a new channel from the next Wait.
 func (g *TaskGroup[T]) Wait() <-chan struct{} {
 	g.lock()
 	defer g.mu.Unlock()

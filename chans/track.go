@@ -48,6 +48,7 @@ type tracking struct {
 	name, kind string
 	id         uint64 // in the registry; 0 for a TaskGroup's own semaphore, which is not listed apart
 	auto       bool   // tracked by TrackAll, not by name
+	child      bool   // a TaskGroup's semaphore: its slots are the group's to show, not held grants
 }
 
 // trackAll is set by TrackAll. It is read at a primitive's first call that
@@ -272,12 +273,12 @@ func (q *waitq[T]) attach(mu *sync.Mutex, o owner[T]) {
 // setTracking tracks q as t (nil: not), its grants held until a Release if
 // holds, their Release wrapped by wrap.
 func (q *waitq[T]) setTracking(t *tracking, holds bool, wrap func(T, *grantRec[T]) T) {
+	if t == nil {
+		holds, wrap = false, nil
+		q.st.recs.clear()
+	}
 	q.st.tr, q.st.holds, q.st.wrap = t, holds, wrap
 	q.st.stamp = q.st.stamp || t != nil
-	if t == nil {
-		q.st.recs.clear()
-		q.st.wrap = nil
-	}
 }
 
 // A grantRec is a tracked grant: who asked (the stack), when it was made,
@@ -758,8 +759,23 @@ func (s *Semaphore) retrack(t *tracking) {
 		t.kind = "Semaphore"
 	}
 	s.q.attach(&s.mu, s)
-	s.q.setTracking(t, true, wrapRelease(&s.q))
+	if t != nil && t.child {
+		s.q.setTracking(t, false, nil) // the group gives slots back with give, not a Release
+	} else {
+		s.q.setTracking(t, true, wrapRelease(&s.q))
+	}
 	s.sync()
+}
+
+// twinGrant counts a grant that take made at once and, while the semaphore
+// is tracked, makes its Release under the mutex, with its record (see take);
+// otherwise it returns nil, and the twin makes the Release outside.
+func (s *Semaphore) twinGrant(n int) Release {
+	if s.q.st.tr == nil || !s.q.st.holds {
+		s.q.st.grants++
+		return nil
+	}
+	return s.q.noteDirect(s.releaser(n), ask[Release]{n: n})
 }
 func (s *Semaphore) strand(c *strandCheck)    { s.q.strand(c, permits) }
 func (s *Semaphore) weakly() func() Trackable { return weakly(s) }
@@ -829,13 +845,17 @@ func (r *Result[T]) mutex() *sync.Mutex {
 	}
 	return &r.mu
 }
-func (r *Result[T]) tracking() *tracking { return r.q.st.tr }
+func (r *Result[T]) tracking() *tracking {
+	if r.q == nil {
+		return nil
+	}
+	return r.q.st.tr
+}
 func (r *Result[T]) retrack(t *tracking) {
 	if t != nil {
 		t.kind = "Result"
 	}
-	r.q.attach(&r.mu, r)
-	r.q.setTracking(t, false, nil)
+	r.waiters().setTracking(t, false, nil) // waiters binds it; born leaves a Result to bornWaiting
 }
 func (r *Result[T]) strand(*strandCheck)      {} // a Result's value is shared: nothing to strand
 func (r *Result[T]) trackedOnWait()           {} // see born
@@ -948,7 +968,7 @@ func (g *TaskGroup[T]) retrack(t *tracking) {
 	}
 	var st *tracking
 	if t != nil {
-		st = &tracking{name: "slots", kind: "Semaphore"}
+		st = &tracking{name: "slots", kind: "Semaphore", child: true}
 	}
 	g.sem.retrack(st)
 }

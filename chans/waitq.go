@@ -656,13 +656,13 @@ func (q *waitq[T]) send(w *waiter[T], v T, h hold) {
 // What the caller asked is recorded as for enqueue, so reclaim can undo the
 // grant.
 func (q *waitq[T]) now(ctx context.Context, a ask[T], v T, h hold) <-chan T {
-	if h == final || ctx.Done() == nil {
-		if _, ok := ctx.(*choice.Ctx); !ok {
-			ch := make(chan T, 1)
-			ch <- q.noteNow(ch, ctx, a, v, h)
-			close(ch)
-			return ch
-		}
+	// A choice's Done would make the derived context it saves for those
+	// who ask: look at its type first.
+	if _, ok := ctx.(*choice.Ctx); !ok && (h == final || ctx.Done() == nil) {
+		ch := make(chan T, 1)
+		ch <- q.noteNow(ch, ctx, a, v, h)
+		close(ch)
+		return ch
 	}
 	w := q.newWaiter(ctx, a, byChannel)
 	if w.watch == watchedSel && !w.ctx.(*choice.Ctx).Add(w) {
@@ -800,6 +800,11 @@ func (w *waiter[T]) Withdraw() {
 		// go on (see Received).
 		q.takeBack(w)
 		q.o.dispatch()
+	}
+	// The choice lets go of w after this call: it may serve again.
+	if w.state == finished && w.kind == byChannel && q.nfree < maxFree {
+		w.watch = unwatched
+		q.recycle(w)
 	}
 }
 

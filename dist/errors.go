@@ -11,6 +11,11 @@ var (
 	// channels without a value.
 	ErrSessionDone = errors.New("dist: session ended")
 
+	// ErrBusy is the answer of a Try method that could not take the grant
+	// at once: it is held, or earlier waiters are queued for it (a Try
+	// never passes a queued waiter).
+	ErrBusy = errors.New("dist: busy")
+
 	// ErrAboveLimit is returned for a request that could never be met, such
 	// as more permits than a semaphore's limit.
 	ErrAboveLimit = errors.New("dist: request above the limit")

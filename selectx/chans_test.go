@@ -2,6 +2,7 @@ package selectx_test
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -252,5 +253,97 @@ func TestRaceCompletedAndAll(t *testing.T) {
 	wg.Wait()
 	for _, s := range sems {
 		is.Equal(s.Value(), 2)
+	}
+}
+
+// #13: when every op drops out, the error keeps each reason its primitive
+// gives: a failed Result's error, a shut down Queue's ErrShutdown; errors.Is
+// finds them and ErrClosed, and errors.As the op's index.
+func TestFailuresKeepTheirCause(t *testing.T) {
+	is := is.New(t)
+	ctx := context.Background()
+	boom := errors.New("boom")
+	var failed chans.Result[int]
+	_ = failed.Fail(boom)
+	q := chans.NewQueue[int](0)
+	q.Shutdown(false)
+
+	_, _, err := selectx.First(ctx, failed.Get, q.Get)
+	is.True(errors.Is(err, boom))
+	is.True(errors.Is(err, chans.ErrShutdown))
+	is.True(errors.Is(err, selectx.ErrClosed))
+
+	_, err = selectx.All(ctx, q.Get, failed.Get)
+	var oe *selectx.OpError
+	is.True(errors.As(err, &oe))
+	is.True(oe.Index == 0 || oe.Index == 1) // the first to be seen closed
+	is.True(errors.Is(err, selectx.ErrClosed))
+
+	_, err = selectx.Select(ctx, selectx.On(failed.Get, nil))
+	is.True(errors.Is(err, boom))
+
+	var reasons []error
+	for c, err := range selectx.CompletedErr(ctx, failed.Get, q.Get) {
+		is.True(err != nil)
+		is.True(errors.As(err, &oe))
+		is.Equal(oe.Index, c.Index)
+		reasons = append(reasons, err)
+	}
+	is.Equal(len(reasons), 2)
+
+	// An op with no reason beyond closing is ErrClosed alone.
+	closed := func(context.Context) <-chan int { c := make(chan int); close(c); return c }
+	_, _, err = selectx.First(ctx, closed)
+	is.Equal(err, selectx.ErrClosed)
+}
+
+// #13: Bind turns a method with one more argument into an Op; calling the Op
+// costs nothing beyond the method's own work.
+func TestBind(t *testing.T) {
+	is := is.New(t)
+	ctx := context.Background()
+	s := chans.NewSemaphore(3)
+	i, r, err := selectx.First(ctx, selectx.Bind(s.AcquireN, 2), selectx.Bind(s.AcquireN, 1))
+	is.NoErr(err)
+	is.Equal(i, 0)
+	is.Equal(s.Value(), 1)
+	r()
+	q := chans.NewQueue[string](1)
+	_, answer, err := selectx.First(ctx, selectx.Bind(q.Put, "job"))
+	is.NoErr(err)
+	is.NoErr(answer)
+	v, _ := q.TryGet()
+	is.Equal(v, "job")
+
+	ready := make(chan int, 1)
+	f := func(_ context.Context, _ int) <-chan int { return ready }
+	op := selectx.Bind(f, 7)
+	is.Equal(testing.AllocsPerRun(100, func() { op(ctx) }), 0.0)
+}
+
+// #12: First over four locks, three held, allocates a bounded, small number
+// of objects and starts no goroutine: losers are not queued in the first pass.
+func TestFirstOverHeldLocksStartsNoGoroutine(t *testing.T) {
+	is := is.New(t)
+	ctx := context.Background()
+	locks := make([]*chans.Lock, 4)
+	var ops []selectx.Op[chans.Release]
+	for i := range locks {
+		locks[i] = new(chans.Lock)
+		ops = append(ops, locks[i].Acquire)
+	}
+	for i := range 3 {
+		locks[i+1].TryAcquire()
+	}
+	before := runtime.NumGoroutine()
+	for range 100 {
+		i, r, err := selectx.First(ctx, ops...)
+		is.NoErr(err)
+		is.Equal(i, 0)
+		r()
+	}
+	is.Equal(runtime.NumGoroutine(), before)
+	for _, l := range locks[1:] {
+		is.Equal(l.String(), "Lock(locked, waiters=0)")
 	}
 }

@@ -9,10 +9,10 @@
 // a semaphore permit or a queue item is a grant; whoever receives it from the
 // channel owns it. A plain select over several such channels, abandoned once
 // one branch wins, strands the other grants until their context ends.
-// selectx instead starts every operation with one context derived from the
-// caller's, receives exactly one winner and cancels that context at once, so
-// the primitives (see package chans, contract W2) take every other grant back
-// and pass it on. Nothing is lost and nothing is taken twice.
+// selectx instead runs every operation under one context of its own,
+// receives exactly one winner, and withdraws the others before it returns,
+// so the primitives (see package chans, contract W2) take every other grant
+// back and pass it on. Nothing is lost and nothing is taken twice.
 //
 // # Operations
 //
@@ -36,11 +36,17 @@
 //
 // # Cost
 //
-// First, All and Completed over up to four operations use a hand-written
-// select: no reflection and no goroutine per operation. Above four they fall
-// back to reflect.Select, which allocates. Select (mixed types) polls without
-// reflection and blocks with reflect.Select. No function here starts a
-// goroutine per operation; Process and Readable start one each because the
-// event they watch can only be waited for by blocking, and so does Closed
-// while its channel is still open.
+// The context First, All, Completed and Select run their ops under is one
+// that package chans recognises. For the waits of package chans it buys
+// three things: a wait that cannot be granted at once is not queued in
+// First's and Select's first pass (so when some op is ready at the call, no
+// other is ever queued); one channel wakes the chooser for all of them, so
+// it blocks without reflection however many there are; and the losers are
+// withdrawn in the caller's goroutine, with no goroutine and no
+// context.AfterFunc per loser. Other ops (plain channels, dist engines, any
+// func) see an ordinary context, cancelled when the call returns; up to
+// three of them join a hand-written select, more go through reflect.Select.
+// Process and Readable start one goroutine each because the event they
+// watch can only be waited for by blocking, and so does Closed while its
+// channel is still open.
 package selectx

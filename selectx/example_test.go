@@ -2,6 +2,7 @@ package selectx_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -250,4 +251,39 @@ func ExampleGroup_Callback() {
 	// 3 <nil>
 	// discarded sum 4
 	// <nil>
+}
+
+// Bind makes an op of a method with one more argument, without a closure:
+// here two permits of a semaphore, or a lock, whichever comes first.
+func ExampleBind() {
+	sem := chans.NewSemaphore(2)
+	var lock chans.Lock
+	i, release, err := selectx.First(context.Background(), selectx.Bind(sem.AcquireN, 2), lock.Acquire)
+	if err != nil {
+		return
+	}
+	defer release()
+	fmt.Println(i, sem.Value(), lock.Locked())
+	// Output: 0 0 false
+}
+
+// CompletedErr reports failures too, each with its reason: here a task that
+// failed and one that did not.
+func ExampleCompletedErr() {
+	ctx := context.Background()
+	errNoAnswer := errors.New("no answer")
+	ok := chans.Go(ctx, func(context.Context) (string, error) { return "fine", nil })
+	<-ok.Done()
+	bad := chans.Go(ctx, func(context.Context) (string, error) { return "", errNoAnswer })
+	<-bad.Done()
+	for c, err := range selectx.CompletedErr(ctx, ok.Get, bad.Get) {
+		if err != nil {
+			fmt.Println(err, errors.Is(err, errNoAnswer))
+			continue
+		}
+		fmt.Println("op", c.Index, "gave", c.Value)
+	}
+	// Output:
+	// op 0 gave fine
+	// selectx: op 1 failed: no answer true
 }

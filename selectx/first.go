@@ -62,6 +62,7 @@ func First[T any](ctx context.Context, ops ...Op[T]) (int, T, error) {
 			return j, v, nil
 		}
 	}
+	r.armRest()
 	for r.live > 0 {
 		i, v, ok := r.next(ctx.Done())
 		if i < 0 {

@@ -25,20 +25,26 @@ type race[T any] struct {
 	c       *choice.Ctx
 	chs     []<-chan T      // the ops' channels; nil once an op delivered or closed
 	ws      []choice.Waiter // the waiter serving op i; nil for a foreign op
+	regs    [][2]int        // the waiters op i registered: indexes [regs[i][0], regs[i][1])
+	covered int             // how many waiters the ops' own calls registered
 	live    int             // ops not yet delivered or closed
 	foreign int             // of which foreign
 	closed  []error         // why ops closed without a value, in argument order
+	ctx     choice.Ctx      // c points here: one allocation for the race and its choice
 	chBuf   [small]<-chan T
 	wBuf    [small]choice.Waiter
+	rBuf    [small][2]int
 }
 
 // newRace prepares a race of n ops under a choice made from ctx.
 func newRace[T any](ctx context.Context, n int) *race[T] {
-	r := &race[T]{c: choice.New(ctx)}
+	r := new(race[T])
+	r.ctx.Init(ctx)
+	r.c = &r.ctx
 	if n <= small {
-		r.chs, r.ws = r.chBuf[:n], r.wBuf[:n]
+		r.chs, r.ws, r.regs = r.chBuf[:n], r.wBuf[:n], r.rBuf[:n]
 	} else {
-		r.chs, r.ws = make([]<-chan T, n), make([]choice.Waiter, n)
+		r.chs, r.ws, r.regs = make([]<-chan T, n), make([]choice.Waiter, n), make([][2]int, n)
 	}
 	return r
 }
@@ -53,7 +59,10 @@ func (r *race[T]) start(i int, op Op[T]) {
 	}
 	r.chs[i] = ch
 	r.live++
-	if r.c.Len() > before {
+	after := r.c.Len()
+	r.regs[i] = [2]int{before, after}
+	r.covered += after - before
+	if after > before {
 		r.ws[i] = r.c.Find(before, ch)
 	}
 	if r.ws[i] == nil {
@@ -61,10 +70,21 @@ func (r *race[T]) start(i int, op Op[T]) {
 	}
 }
 
-// arm queues op i's waiter, if chans left it unarmed in the first pass.
+// arm queues the waiters op i registered, if chans left them unarmed in
+// the first pass. All of them, not only the one that serves the op: an op
+// that waits on a chans channel of its own making (a wrapper) would
+// otherwise never be granted.
 func (r *race[T]) arm(i int) {
-	if r.ws[i] != nil && r.chs[i] != nil {
-		r.ws[i].Arm()
+	if r.chs[i] != nil && r.regs[i][1] > r.regs[i][0] {
+		r.c.ArmRange(r.regs[i][0], r.regs[i][1])
+	}
+}
+
+// armRest arms what a foreign goroutine registered with the choice while the
+// first pass ran, once every op was armed without a winner.
+func (r *race[T]) armRest() {
+	if r.c.Len() > r.covered {
+		r.c.ArmRange(0, -1)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"sync"
 
 	"github.com/turnstile-go/turnstile/internal/choice"
 )
@@ -23,7 +24,9 @@ type armed interface {
 	channel() reflect.Value // for reflect.Select, when the op is foreign
 	took(v reflect.Value)   // the value reflect.Select received
 	waiter() choice.Waiter  // the waiter serving the op, or nil if it is foreign
+	regs() (from, to int)   // the waiters the op's call registered with the choice
 	fire()                  // call then with the value
+	done()                  // the call is over: the branch may serve another
 }
 
 // On makes a Select branch: op is started by Select and, if it wins, then is
@@ -38,12 +41,15 @@ func On[T any](op Op[T], then func(T)) Case {
 	if op == nil {
 		panic("selectx: On with a nil op")
 	}
-	return Case{on[T]{op, then}}
+	return Case{on[T]{op: op, then: then, spare: new(sync.Pool)}}
 }
 
 type on[T any] struct {
 	op   Op[T]
 	then func(T)
+	// spare keeps the started branches of finished Select calls, so that a
+	// Case used in a loop (an actor's) does not allocate one per call.
+	spare *sync.Pool
 }
 
 func (o on[T]) start(c *choice.Ctx, i int) armed {
@@ -52,19 +58,34 @@ func (o on[T]) start(c *choice.Ctx, i int) armed {
 	if ch == nil {
 		panic(fmt.Sprintf("selectx: Select: case %d's op returned a nil channel", i))
 	}
-	a := &onArmed[T]{c: ch, then: o.then}
-	if c.Len() > before {
+	a, _ := o.spare.Get().(*onArmed[T])
+	if a == nil {
+		a = new(onArmed[T])
+	}
+	*a = onArmed[T]{c: ch, then: o.then, from: before, to: c.Len(), spare: o.spare}
+	if a.to > before {
 		a.w = c.Find(before, ch)
 	}
 	return a
 }
 
 type onArmed[T any] struct {
-	c    <-chan T
-	v    T
-	then func(T)
-	w    choice.Waiter
+	c        <-chan T
+	v        T
+	then     func(T)
+	w        choice.Waiter
+	from, to int
+	spare    *sync.Pool
 }
+
+// done gives a back to its Case once its Select call has finished with it.
+func (a *onArmed[T]) done() {
+	spare := a.spare
+	*a = onArmed[T]{}
+	spare.Put(a)
+}
+
+func (a *onArmed[T]) regs() (int, int) { return a.from, a.to }
 
 func (a *onArmed[T]) poll() (ready, ok bool) {
 	select {
@@ -115,12 +136,18 @@ func Select(ctx context.Context, cases ...Case) (int, error) {
 		return -1, err
 	}
 	c := choice.New(ctx)
-	defer c.End()
 	var buf [small]armed
 	as := buf[:0]
 	if len(cases) > small {
 		as = make([]armed, 0, len(cases))
 	}
+	all := make([]armed, 0, small) // every branch started, for done: as drops the closed ones
+	defer func() {
+		c.End()
+		for _, a := range all {
+			a.done()
+		}
+	}()
 	var closed []error
 	win := func(i int) (int, error) {
 		if w := as[i].waiter(); w != nil {
@@ -154,19 +181,29 @@ func Select(ctx context.Context, cases ...Case) (int, error) {
 		return -1
 	}
 	for i, cs := range cases {
-		as = append(as, cs.b.start(c, i))
+		a := cs.b.start(c, i)
+		as = append(as, a)
+		all = append(all, a)
 		if j := ready(i + 1); j >= 0 {
 			return win(j)
 		}
 	}
 	c.Arm()
+	covered := 0
 	for i := range as {
-		if a := as[i]; a != nil && a.waiter() != nil {
-			a.waiter().Arm()
+		if a := as[i]; a != nil {
+			// Every waiter the op registered, as race.arm explains.
+			if from, to := a.regs(); to > from {
+				c.ArmRange(from, to)
+				covered += to - from
+			}
 		}
 		if j := ready(i + 1); j >= 0 {
 			return win(j)
 		}
+	}
+	if c.Len() > covered {
+		c.ArmRange(0, -1) // what foreign goroutines registered meanwhile
 	}
 	for {
 		live, foreign := 0, 0

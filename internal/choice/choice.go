@@ -4,15 +4,15 @@
 // cannot win:
 //
 //   - During the first pass (Trying), a chans wait that cannot be granted at
-//     once is not queued: chans hands out a pending waiter, registered here,
+//     once is not queued: chans hands out an unarmed waiter, registered here,
 //     whose channel is real but which no primitive knows of yet.
-//   - If the first pass found no winner, Arm queues the pending waiters, in
-//     the order of their calls, until one of them is granted at once.
+//   - If the first pass found no winner, the chooser arms the waiters, in
+//     the order of their registration, until one of them is granted at once.
 //   - A grant (or a close) to any registered waiter wakes the chooser
 //     through one channel, so it blocks on that channel and the parent's Done
 //     instead of on every op's channel.
 //   - End withdraws every registered waiter synchronously, in the caller's
-//     goroutine: a pending waiter is closed, a queued one leaves its queue,
+//     goroutine: an unarmed waiter is closed, a queued one leaves its queue,
 //     and a grant nobody received goes back to its primitive. Nothing is left
 //     for a context.AfterFunc to do, so no goroutine is started.
 //
@@ -31,12 +31,14 @@ import (
 
 // A Waiter is a wait that chans registered with a choice.
 type Waiter interface {
-	// Arm queues a pending waiter at its primitive, or grants it at once if
-	// it can be. It does nothing to a waiter that is no longer pending.
+	// Arm queues an unarmed waiter at its primitive, or grants it at once if
+	// it can be. It does nothing to a waiter that is no longer unarmed.
 	Arm()
-	// Withdraw ends the wait: a pending or queued waiter is closed without a
-	// value, and a grant that was not received goes back to the primitive.
-	// A grant already received stays the receiver's.
+	// Withdraw ends the wait: an unarmed or queued waiter is closed without
+	// a value, and a grant that was not received goes back to the
+	// primitive. A grant already received stays the receiver's. It is the
+	// last call the choice makes on the waiter, which the primitive may then
+	// reuse.
 	Withdraw()
 	// Received tells the primitive that the chooser received the waiter's
 	// value, which is then the receiver's for good. Without it, the
@@ -58,19 +60,22 @@ type Waiter interface {
 type Phase uint32
 
 const (
-	Trying Phase = iota // first pass: waits that cannot be granted at once stay pending
-	Armed               // pending waits are queued; new waits queue as usual
+	Trying Phase = iota // first pass: waits that cannot be granted at once stay unarmed
+	Armed               // unarmed waits are being queued; new waits queue as usual
 	Ended               // End was called: every wait fails
 )
 
-// Ctx is the context of one selectx call. Make one with New, and call End
-// exactly once, when the choice is made or given up.
+// Ctx is the context of one selectx call. Make one with New, or Init one
+// embedded in the chooser's own state, and call End exactly once, when the
+// choice is made or given up. A Ctx must not be copied after Init.
 type Ctx struct {
 	parent context.Context
 	phase  atomic.Uint32
-	wake   chan struct{} // capacity 1; a grant or close to a registered waiter sends
+	n      atomic.Int32 // len(ws), for Len without the mutex
 
 	mu     sync.Mutex
+	wake   chan struct{} // capacity 1, made when the chooser first blocks
+	woke   bool          // a wake came before wake was made
 	ws     []Waiter
 	buf    [4]Waiter
 	inner  context.Context // made on the first Done, so ops that never ask cost nothing
@@ -79,9 +84,15 @@ type Ctx struct {
 
 // New returns a choice in the Trying phase under parent.
 func New(parent context.Context) *Ctx {
-	c := &Ctx{parent: parent, wake: make(chan struct{}, 1)}
-	c.ws = c.buf[:0]
+	c := new(Ctx)
+	c.Init(parent)
 	return c
+}
+
+// Init readies c, a zero Ctx, as New does.
+func (c *Ctx) Init(parent context.Context) {
+	c.parent = parent
+	c.ws = c.buf[:0]
 }
 
 // Phase returns the current phase.
@@ -97,16 +108,13 @@ func (c *Ctx) Add(w Waiter) bool {
 		return false
 	}
 	c.ws = append(c.ws, w)
+	c.n.Store(int32(len(c.ws)))
 	return true
 }
 
 // Len returns how many waiters are registered. The chooser compares it
-// before and after an op's call to find the waiter the op registered.
-func (c *Ctx) Len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.ws)
-}
+// before and after an op's call to find the waiters the op registered.
+func (c *Ctx) Len() int { return int(c.n.Load()) }
 
 // Find returns the waiter registered at index from or later whose channel is
 // ch, or nil: the waiter that serves an op, if chans serves it. An op that
@@ -130,14 +138,37 @@ func (c *Ctx) At(i int) Waiter {
 	return c.ws[i]
 }
 
-// Arm ends the Trying phase. It does not queue anything itself: the chooser
-// arms the pending waiters one at a time with Waiter.Arm, so it can stop as
-// soon as one is granted.
+// Arm ends the Trying phase: from now on, new waits are queued at once. It
+// queues nothing itself (see ArmRange).
 func (c *Ctx) Arm() { c.phase.CompareAndSwap(uint32(Trying), uint32(Armed)) }
+
+// ArmRange arms the waiters registered at indexes from to to-1 (to < 0:
+// through the last), in order. The chooser arms the waiters each op
+// registered, op after op, so it can stop once one is granted, and then
+// arms the rest: waiters a foreign goroutine registered with the ctx it was
+// handed, which must not stay unarmed.
+func (c *Ctx) ArmRange(from, to int) {
+	c.mu.Lock()
+	if to < 0 || to > len(c.ws) {
+		to = len(c.ws)
+	}
+	var buf [4]Waiter
+	ws := append(buf[:0], c.ws[min(from, to):to]...)
+	c.mu.Unlock()
+	for _, w := range ws { // Arm takes the primitive's lock, which may Wake: not under c.mu
+		w.Arm()
+	}
+}
 
 // Wake tells the chooser that a registered waiter's channel became ready. It
 // never blocks; wakes that find one pending are merged.
 func (c *Ctx) Wake() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.wake == nil {
+		c.woke = true
+		return
+	}
 	select {
 	case c.wake <- struct{}{}:
 	default:
@@ -145,15 +176,27 @@ func (c *Ctx) Wake() {
 }
 
 // Woken returns the channel Wake sends on.
-func (c *Ctx) Woken() <-chan struct{} { return c.wake }
+func (c *Ctx) Woken() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.wake == nil {
+		c.wake = make(chan struct{}, 1)
+		if c.woke {
+			c.wake <- struct{}{}
+		}
+	}
+	return c.wake
+}
 
 // End withdraws every registered waiter, in the order of registration, and
 // cancels the context for everyone else. Waits started after End fail.
+// Calling it again does nothing.
 func (c *Ctx) End() {
 	c.phase.Store(uint32(Ended))
 	c.mu.Lock()
 	ws := c.ws
 	c.ws = nil
+	c.n.Store(0)
 	cancel := c.cancel
 	c.mu.Unlock()
 	for i, w := range ws {
