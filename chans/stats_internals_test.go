@@ -68,3 +68,10 @@ func trackAllOff(t testing.TB) {
 		t.Cleanup(func() { TrackAll(true) })
 	}
 }
+
+// groupSlotRecords counts the records of a TaskGroup's semaphore of slots.
+func groupSlotRecords[T any](g *TaskGroup[T]) int {
+	g.sem.mu.Lock()
+	defer g.sem.mu.Unlock()
+	return g.sem.q.st.recs.n
+}

@@ -564,3 +564,64 @@ func BenchmarkTracking(b *testing.B) {
 		})
 	}
 }
+
+// TestTrackedTwinsRelease checks that a blocking twin's grant, at once or
+// after queueing, is recorded with the twin's stack and dropped by its
+// Release, and that a tracked TaskGroup's slots leave no record behind.
+func TestTrackedTwinsRelease(t *testing.T) {
+	trackAllOff(t)
+	is := is.New(t)
+	s := NewSemaphore(1)
+	var rw RWLock
+	Track(s, "sem")
+	Track(&rw, "rw")
+	defer Untrack(s)
+	defer Untrack(&rw)
+
+	line := lineHere() + 1
+	r1, _ := s.AcquireWait(bg())
+	calledFrom(t, s.Stats().Holders[0].Stack, "(*Semaphore).AcquireWait", "TestTrackedTwinsRelease", line)
+	got := make(chan Release)
+	var queuedLine int
+	go func() {
+		queuedLine = lineHere() + 1
+		r, _ := s.AcquireWait(bg())
+		got <- r
+	}()
+	for s.Stats().Waiting == 0 { // it queues
+		runtime.Gosched()
+	}
+	r1()
+	r2 := <-got
+	st := s.Stats()
+	is.Equal(len(st.Holders), 1) // the first released, the second granted from the queue
+	calledFrom(t, st.Holders[0].Stack, "(*Semaphore).AcquireWait", "TestTrackedTwinsRelease.func1", queuedLine)
+	r2()
+	is.Equal(len(s.Stats().Holders), 0)
+	isChansPanic(t, r2) // still released once only
+
+	w, _ := rw.AcquireWriteWait(bg())
+	go func() {
+		r, _ := rw.AcquireReadWait(bg())
+		got <- r
+	}()
+	for rw.Stats().Waiting == 0 {
+		runtime.Gosched()
+	}
+	w()
+	r := <-got
+	is.Equal(rw.Stats().Holders[0].Ask, "read")
+	r()
+	is.Equal(len(rw.Stats().Holders), 0)
+
+	g := NewTaskGroup[int](bg(), 1, KeepGoing)
+	Track(g, "group")
+	defer Untrack(g)
+	for range 20 {
+		g.Go(func(context.Context) (int, error) { return 1, nil })
+	}
+	<-g.Wait()
+	is.Equal(groupSlotRecords(g), 0) // slots given back with give leave no record
+	is.Equal(len(g.Stats().Holders), 0)
+	g.Cancel()
+}
