@@ -352,7 +352,7 @@ func (s *Semaphore) grab(n int) bool {
 func (s *Semaphore) give(n int) bool {
 	for {
 		st := s.state.Load()
-		if st&semSlow != 0 || st == 0 && trackAll.Load() { // a zero Semaphore's first permit: see Lock.grabFast
+		if st&semSlow != 0 {
 			break
 		}
 		if s.bound > 0 && st>>1+int64(n) > s.bound {

@@ -53,8 +53,8 @@ type tracking struct {
 
 // trackAll is set by TrackAll. It is read at a primitive's first call that
 // takes its mutex (see born; a fresh Lock or RWLock always takes it, see
-// lockBorn), by constructors, by callers that queue, and by a Semaphore
-// given its first permit: never by a fast path.
+// lockBorn), by constructors and by callers that queue: never by a fast
+// path.
 var trackAll atomic.Bool
 
 // init reads TURNSTILE_TRACK once: a true value (as strconv.ParseBool reads
@@ -107,10 +107,12 @@ func Untrack(p Trackable) {
 // from its constructor, under a name made from its kind and the file and
 // line of that call ("Lock@server.go:41"). A fresh Lock or RWLock takes its
 // mutex on its first call, so none is missed, even one used only
-// uncontended; a Semaphore is tracked by its constructor; a Result once
-// somebody waits for it (a settled Result nobody waits for is not worth a
-// line). Primitives already in use when TrackAll(true) is called stay as
-// they are: track them by name. TrackAll(false) stops tracking every
+// uncontended; a Semaphore is tracked by its constructor (a zero Semaphore
+// by its first call that takes the mutex: an acquire that waits, a Stats; one
+// given its permits by Release and then only acquired at once is missed); a
+// Result once somebody waits for it (a settled Result nobody waits for is
+// not worth a line). Primitives already in use when TrackAll(true) is called
+// stay as they are: track them by name. TrackAll(false) stops tracking every
 // primitive that TrackAll started to track; those tracked by name stay
 // tracked.
 //
