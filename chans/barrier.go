@@ -166,3 +166,18 @@ func (b *Barrier) letGo() {
 // that leaves never completes a round: only an arrival trips the barrier.
 func (b *Barrier) reclaim(*waiter[int], int) {}
 func (b *Barrier) dispatch()                 {}
+
+// Stats reports the barrier's waiting parties (see [Stats]): Value is
+// Waiting and Limit is Parties; State is "filling" or "broken"; Grants
+// counts the indexes handed out.
+func (b *Barrier) Stats() Stats {
+	b.lock()
+	defer b.mu.Unlock()
+	s := Stats{Kind: "Barrier", Value: b.q.live(), Limit: b.parties, State: "filling", GrantsExact: true}
+	if b.broken {
+		s.State = "broken"
+	}
+	s.named(b.q.st.tr)
+	b.q.snapshot(&s, nanotime(), says("index"))
+	return s
+}

@@ -108,3 +108,16 @@ func (c *Condition) dispatch() {
 		c.q.grant(w, struct{}{}, exclusive)
 	}
 }
+
+// Stats reports the condition's waiters (see [Stats]); Holders are
+// notifications not yet received, and Grants counts notifications sent.
+func (c *Condition) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.q.bind(&c.mu, c)
+	c.q.sweep()
+	s := Stats{Kind: "Condition", GrantsExact: true}
+	s.named(c.q.st.tr)
+	c.q.snapshot(&s, nanotime(), says("notification"))
+	return s
+}

@@ -24,6 +24,8 @@ type Event struct {
 	mu  sync.Mutex
 	set atomic.Bool // written under mu; read without it on the fast path
 	l   latch
+
+	st eventStats // Stats and tracking (track.go)
 }
 
 // Wait returns a channel that is closed when the event is set: a closed
@@ -39,6 +41,7 @@ func (e *Event) Wait() <-chan struct{} {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.noteBorn()
 	return e.l.wait(e.set.Load())
 }
 
@@ -47,6 +50,7 @@ func (e *Event) Wait() <-chan struct{} {
 func (e *Event) Set() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.noteSet()
 	e.set.Store(true)
 	e.l.open()
 }
@@ -67,4 +71,18 @@ func (e *Event) String() string {
 		return "Event(set)"
 	}
 	return "Event(clear)"
+}
+
+// Stats reports the event (see [Stats]): State "set" or "clear", Held and
+// Value (1) while set; Grants counts the Sets that set it. An Event's
+// waiters share one channel and are not counted.
+func (e *Event) Stats() Stats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := Stats{Kind: "Event", State: "clear", Grants: e.st.sets, GrantsExact: true}
+	if e.set.Load() {
+		s.State, s.Held, s.Value = "set", true, 1
+	}
+	s.named(e.st.tr)
+	return s
 }

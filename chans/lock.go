@@ -63,7 +63,8 @@ const (
 	// came back. The tempting version keeps a separate waiter count next
 	// to the word, which a fast release can read one instant too early.
 	lockSlow
-	lockGen // the grant counter: state / lockGen
+	lockBorn // the first call took mu (for TrackAll); the fast paths need it set
+	lockGen  // the grant counter: state / lockGen
 )
 
 // Acquire asks for the lock. The returned channel has a buffer of one and is
@@ -184,6 +185,7 @@ func (l *Lock) lockWait(ctx context.Context) (uint64, error) {
 	l.q.sweep()
 	if l.q.empty() {
 		if gen, ok := l.grab(); ok {
+			l.q.noteDirect(nil, ask[Release]{})
 			l.sync()
 			l.mu.Unlock()
 			return gen, nil
@@ -206,7 +208,7 @@ func (l *Lock) TryAcquire() (Release, bool) {
 	if gen, ok := l.grabFast(); ok {
 		return l.releaser(gen), true
 	}
-	if l.state.Load()&lockSlow == 0 {
+	if l.state.Load()&(lockSlow|lockBorn) == lockBorn {
 		return nil, false // held, and nothing tracked that could free it
 	}
 	l.mu.Lock()
@@ -221,6 +223,7 @@ func (l *Lock) TryAcquire() (Release, bool) {
 	if !ok {
 		return nil, false
 	}
+	l.q.noteDirect(nil, ask[Release]{})
 	return l.releaser(gen), true
 }
 
@@ -256,11 +259,13 @@ func (l *Lock) String() string {
 // mutex, and returns the number of the grant. A compare-and-swap that fails
 // because the word moved on is tried again, not taken for "held": the
 // tempting one-shot version makes TryAcquire fail now and then on a lock
-// that was never held at any instant of the call.
+// that was never held at any instant of the call. A fresh Lock has lockBorn
+// clear, so its first call takes the mutex, where TrackAll sees it (see
+// born): the same one mask as without it, and no check of TrackAll here.
 func (l *Lock) grabFast() (uint64, bool) {
 	for {
 		s := l.state.Load()
-		if s&(lockHeld|lockSlow) != 0 {
+		if s&(lockHeld|lockSlow|lockBorn) != lockBorn {
 			return 0, false
 		}
 		if l.state.CompareAndSwap(s, (s+lockGen)|lockHeld) {
@@ -285,7 +290,12 @@ func (l *Lock) grab() (uint64, bool) {
 }
 
 // sync makes lockSlow say whether the waitq tracks anything; l.mu is held.
-func (l *Lock) sync() { setSlow(&l.state, lockSlow, !l.q.idle()) }
+func (l *Lock) sync() {
+	setSlow(&l.state, lockSlow, !l.q.idle())
+	if l.state.Load()&lockBorn == 0 {
+		l.state.Or(lockBorn) // the first call that took mu: open the fast path (see lockBorn)
+	}
+}
 
 // settle runs after a waiter was queued: it sets lockSlow, and then, since a
 // holder's fast release may have freed the lock an instant before the bit
@@ -330,6 +340,7 @@ func (l *Lock) unlockSlow(gen uint64) {
 			break
 		}
 	}
+	l.q.noteRelease()
 	l.q.bind(&l.mu, l)
 	l.q.sweep()
 	l.dispatch()
@@ -386,3 +397,28 @@ func grantNow[T any](v T) <-chan T {
 // release can still succeed without seeing the waiter (see settle). Tests
 // use it to force a release into that instant.
 var testHookQueued = func() {}
+
+// Stats reports the lock's holder and waiters (see [Stats]): Held while it is
+// locked, or granted and not yet received by a caller whose ctx is live.
+// Grants counts every grant, from the lock's state word. Untracked, the
+// holder is listed with an Unknown age, unless its grant still sits in its
+// channel for a caller whose ctx can end.
+func (l *Lock) Stats() Stats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.q.bind(&l.mu, l)
+	l.q.sweep()
+	l.sync()
+	st := l.state.Load()
+	s := Stats{Kind: "Lock", State: "unlocked", Held: st&lockHeld != 0, GrantsExact: true}
+	s.named(l.q.st.tr)
+	l.q.snapshot(&s, nanotime(), says("lock"))
+	s.Grants = st / lockGen
+	if s.Held {
+		s.State = "locked"
+		if len(s.Holders) == 0 {
+			s.Holders = append(s.Holders, Holder{Age: Unknown, Ask: "lock"}) // granted while not tracked
+		}
+	}
+	return s
+}

@@ -177,7 +177,7 @@ func (b *Mailbox[M]) ReceiveWait(ctx context.Context, accept func(M) bool) (M, e
 	b.q.bind(&b.mu, b)
 	b.q.sweep()
 	if i := b.find(accept); i >= 0 {
-		return b.msgs.remove(i).m, nil
+		return b.q.noteDirect(b.msgs.remove(i).m, ask[M]{}), nil
 	}
 	w := b.q.enqueue(ctx, ask[M]{match: accept}, byBlocking)
 	unlock = false // block releases the mutex
@@ -201,7 +201,7 @@ func (b *Mailbox[M]) TryReceive(accept func(M) bool) (M, bool) {
 	b.q.bind(&b.mu, b)
 	b.q.sweep()
 	if i := b.find(accept); i >= 0 {
-		return b.msgs.remove(i).m, true
+		return b.q.noteDirect(b.msgs.remove(i).m, ask[M]{}), true
 	}
 	var zero M
 	return zero, false
@@ -392,4 +392,18 @@ func (s *store[M]) insert(e entry[M]) {
 	j := s.head + i
 	copy(s.buf[j+1:], s.buf[j:])
 	s.buf[j] = e
+}
+
+// Stats reports the mailbox's receivers (see [Stats]): Value is Len;
+// Holders are messages on their way to a receiver that has not received
+// them yet; Grants counts messages handed to receivers.
+func (b *Mailbox[M]) Stats() Stats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.q.bind(&b.mu, b)
+	b.q.sweep()
+	s := Stats{Kind: "Mailbox", Value: b.msgs.len(), GrantsExact: true}
+	s.named(b.q.st.tr)
+	b.q.snapshot(&s, nanotime(), says("message"))
+	return s
 }

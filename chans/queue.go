@@ -274,7 +274,7 @@ func (q *Queue[T]) GetWait(ctx context.Context) (T, error) {
 	if q.getters.empty() && q.items.len() > 0 {
 		defer q.mu.Unlock()
 		v, _ := q.take()
-		return v, nil
+		return q.getters.noteDirect(v, ask[T]{}), nil
 	}
 	if q.drained() {
 		q.mu.Unlock()
@@ -306,7 +306,7 @@ func (q *Queue[T]) TryGet() (T, error) {
 		return zero, ErrEmpty
 	}
 	v, _ := q.take()
-	return v, nil
+	return q.getters.noteDirect(v, ask[T]{}), nil
 }
 
 // Len returns the number of items stored. An item sent to a getter that has
@@ -619,4 +619,26 @@ func (p *putOwner[T]) place(w *waiter[error]) {
 	default:
 		q.putters.push(w)
 	}
+}
+
+// Stats reports the queue's getters and putters (see [Stats]): Value is Len
+// and Limit is Cap; Waiters lists getters (asking for an "item") and
+// putters (asking for "room") together, oldest first; Holders are items on
+// their way to a getter that has not received them yet. Grants counts items
+// handed to getters; Cancels counts getters and putters that gave up.
+func (q *Queue[T]) Stats() Stats {
+	q.lock()
+	defer q.mu.Unlock()
+	s := Stats{Kind: "Queue", Value: q.items.len(), Limit: q.max}
+	if q.shut {
+		s.State = "shut down"
+	}
+	s.named(q.getters.st.tr)
+	now := nanotime()
+	q.getters.snapshot(&s, now, says("item"))
+	q.putters.snapshot(&s, now, says("room"))
+	s.Grants -= q.putters.st.grants // a putter's answer is not an item
+	s.GrantsExact = true
+	s.sortAges()
+	return s
 }

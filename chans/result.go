@@ -191,3 +191,24 @@ func (r *Result[T]) Ready() bool { return r.ready.Load() }
 // Result grants are never taken back and a waiter leaving unblocks nobody.
 func (r *Result[T]) reclaim(*waiter[T], T) {}
 func (r *Result[T]) dispatch()             {}
+
+// Stats reports the result's waiters (see [Stats]): State is "pending",
+// "set" or "failed"; Held and Value (1) once it is settled; Grants counts
+// values delivered to callers that had to wait for them (a Get of a settled
+// Result takes nothing from anyone and is not counted).
+func (r *Result[T]) Stats() Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	q := r.waiters() // made now, so that its clock runs for the waiters to come
+	q.sweep()
+	s := Stats{Kind: "Result", State: "pending", GrantsExact: true}
+	switch {
+	case r.ready.Load() && r.err != nil:
+		s.State, s.Held, s.Value = "failed", true, 1
+	case r.ready.Load():
+		s.State, s.Held, s.Value = "set", true, 1
+	}
+	s.named(q.st.tr)
+	q.snapshot(&s, nanotime(), says("value"))
+	return s
+}

@@ -48,6 +48,7 @@ type RWLock struct {
 const (
 	rwSlow   int64 = 1 << iota // the waitq tracks something: every call takes mu (see lockSlow)
 	rwWriter                   // a write grant is outstanding
+	rwBorn                     // the first call took mu (for TrackAll); the fast paths need it set
 	rwReader                   // one read grant
 )
 
@@ -144,14 +145,19 @@ func (l *RWLock) acquireWait(ctx context.Context, write bool) (Release, error) {
 	l.q.bind(&l.mu, l)
 	l.q.sweep()
 	if l.q.empty() && l.grab(write) {
+		r := l.q.noteDirect(l.releaser(write), ask[Release]{n: 1, write: write})
 		l.sync()
 		l.mu.Unlock()
-		return l.releaser(write), nil
+		return r, nil
 	}
 	w := l.q.enqueue(ctx, ask[Release]{n: 1, write: write}, byBlocking)
 	l.settle()
-	if _, ok, _ := l.q.block(w); !ok {
+	r, ok, _ := l.q.block(w)
+	if !ok {
 		return nil, ctx.Err()
+	}
+	if r != nil {
+		return r, nil // tracked: made by dispatch, with its record
 	}
 	return l.releaser(write), nil // made here, not by dispatch: see grantFor
 }
@@ -169,7 +175,7 @@ func (l *RWLock) try(write bool) (Release, bool) {
 	if l.grabFast(write) {
 		return l.releaser(write), true
 	}
-	if l.state.Load()&rwSlow == 0 {
+	if l.state.Load()&(rwSlow|rwBorn) == rwBorn {
 		return nil, false
 	}
 	l.mu.Lock()
@@ -180,7 +186,7 @@ func (l *RWLock) try(write bool) (Release, bool) {
 	if !l.q.empty() || !l.grab(write) {
 		return nil, false
 	}
-	return l.releaser(write), true
+	return l.q.noteDirect(l.releaser(write), ask[Release]{n: 1, write: write}), true
 }
 
 // Readers returns the number of read locks held.
@@ -245,11 +251,12 @@ func taken(st int64, write bool) int64 {
 
 // grabFast takes a grant if nothing is tracked, without the mutex; a
 // compare-and-swap lost to another caller (two readers at once) is tried
-// again (see Lock.grabFast).
+// again (see Lock.grabFast). A fresh RWLock has rwBorn clear, so its first
+// call takes the mutex, where TrackAll sees it (see born).
 func (l *RWLock) grabFast(write bool) bool {
 	for {
 		st := l.state.Load()
-		if st&rwSlow != 0 || !l.can(st, write) {
+		if st&(rwSlow|rwBorn) != rwBorn || !l.can(st, write) {
 			return false
 		}
 		if l.state.CompareAndSwap(st, taken(st, write)) {
@@ -310,7 +317,12 @@ func (l *RWLock) release(write bool) {
 }
 
 // sync makes rwSlow say whether the waitq tracks anything; l.mu is held.
-func (l *RWLock) sync() { setSlow(&l.state, rwSlow, !l.q.idle()) }
+func (l *RWLock) sync() {
+	setSlow(&l.state, rwSlow, !l.q.idle())
+	if l.state.Load()&rwBorn == 0 {
+		l.state.Or(rwBorn) // the first call that took mu: open the fast path (see rwBorn)
+	}
+}
 
 // settle runs after a waiter was queued; see Lock.settle.
 func (l *RWLock) settle() {
@@ -340,8 +352,8 @@ func (l *RWLock) dispatch() {
 
 // grantFor is the value a grant to w carries (see Semaphore.grantFor).
 func (l *RWLock) grantFor(w *waiter[Release]) Release {
-	if w.kind == byBlocking {
-		return nil
+	if w.kind == byBlocking && !l.q.st.holds {
+		return nil // but a tracked grant carries its Release, which drops its record
 	}
 	return l.releaser(w.write)
 }
@@ -358,3 +370,39 @@ func (l *RWLock) place(w *waiter[Release]) {
 }
 
 func (l *RWLock) reclaim(w *waiter[Release], _ Release) { l.give(w.write) }
+
+// Stats reports the lock's holders and waiters (see [Stats]): Value is the
+// readers holding it and Limit the reader limit (0: none); Held while a
+// reader or the writer holds it. Untracked, holders are listed with an
+// Unknown age, and Grants leaves out the fast path's grants (GrantsExact is
+// false).
+func (l *RWLock) Stats() Stats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.q.bind(&l.mu, l)
+	l.q.sweep()
+	l.sync()
+	st := l.state.Load()
+	readers, writer := int(st/rwReader), st&rwWriter != 0
+	s := Stats{Kind: "RWLock", Value: readers, Limit: int(l.maxReaders), Held: readers > 0 || writer, State: "unlocked"}
+	s.named(l.q.st.tr)
+	l.q.snapshot(&s, nanotime(), readWrite)
+	switch {
+	case writer:
+		s.State = "write-locked"
+	case readers > 0:
+		s.State = "read-locked"
+	}
+	// Grants made while not tracked have no record: list them unknown.
+	seen := map[string]int{}
+	for _, h := range s.Holders {
+		seen[h.Ask]++
+	}
+	if writer && seen["write"] == 0 {
+		s.Holders = append(s.Holders, Holder{Age: Unknown, Ask: "write"})
+	}
+	for range min(readers-seen["read"], MaxListed-len(s.Holders)) {
+		s.Holders = append(s.Holders, Holder{Age: Unknown, Ask: "read"})
+	}
+	return s
+}

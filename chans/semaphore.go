@@ -64,6 +64,7 @@ func NewSemaphore(n int) *Semaphore {
 	}
 	s := new(Semaphore)
 	s.state.Store(int64(n) << 1)
+	trackAtBirth(s)
 	return s
 }
 
@@ -77,6 +78,7 @@ func NewBoundedSemaphore(n int) *Semaphore {
 	}
 	s := &Semaphore{bound: int64(n)}
 	s.state.Store(int64(n) << 1)
+	trackAtBirth(s)
 	return s
 }
 
@@ -170,43 +172,52 @@ func (s *Semaphore) AcquireNWait(ctx context.Context, n int) (Release, error) {
 }
 
 func (s *Semaphore) acquireWait(ctx context.Context, n int, method string) (Release, error) {
-	if err := s.take(ctx, n, method); err != nil {
+	r, err := s.take(ctx, n, method)
+	if err != nil {
 		return nil, err
 	}
-	return s.releaser(n), nil
+	if r == nil { // not tracked: no Release was made under the mutex
+		r = s.releaser(n)
+	}
+	return r, nil
 }
 
 // take waits, in the caller's goroutine, until n permits are the caller's:
 // the blocking twins' wait, without the Release. TaskGroup uses it as it is,
-// since it gives each slot back once, itself, with give.
-func (s *Semaphore) take(ctx context.Context, n int, method string) error {
+// since it gives each slot back once, itself, with give. While the semaphore
+// is tracked, take returns the grant's Release, made under the mutex so
+// that its record is dropped when it is called (see twinGrant); otherwise
+// nil.
+func (s *Semaphore) take(ctx context.Context, n int, method string) (Release, error) {
 	if n < 0 {
 		panic("chans: " + method + " with negative n")
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	if s.grabFast(n) {
-		return nil
+		return nil, nil
 	}
 	s.mu.Lock()
 	s.q.bind(&s.mu, s)
 	if s.above(n) {
 		s.mu.Unlock()
-		return ErrAboveBound
+		return nil, ErrAboveBound
 	}
 	s.q.sweep()
 	if s.q.empty() && s.grab(n) {
+		r := s.twinGrant(n)
 		s.sync()
 		s.mu.Unlock()
-		return nil
+		return r, nil
 	}
 	w := s.q.enqueue(ctx, ask[Release]{n: n}, byBlocking)
 	s.settle()
-	if _, ok, _ := s.q.block(w); !ok {
-		return ctx.Err()
+	r, ok, _ := s.q.block(w)
+	if !ok {
+		return nil, ctx.Err()
 	}
-	return nil
+	return r, nil // nil unless tracked (see grantFor)
 }
 
 // TryAcquire is TryAcquireN(1).
@@ -233,7 +244,7 @@ func (s *Semaphore) TryAcquireN(n int) (Release, bool) {
 	if !s.q.empty() || !s.grab(n) {
 		return nil, false
 	}
-	return s.releaser(n), true
+	return s.q.noteDirect(s.releaser(n), ask[Release]{n: n}), true
 }
 
 // Release adds one permit, unpaired with any acquire. On a bounded semaphore
@@ -417,8 +428,8 @@ func (s *Semaphore) dispatch() {
 // waiter; nothing for a blocking one, whose caller makes its own Release if
 // it needs one (TaskGroup does not).
 func (s *Semaphore) grantFor(w *waiter[Release]) Release {
-	if w.kind == byBlocking {
-		return nil
+	if w.kind == byBlocking && !s.q.st.holds {
+		return nil // but a tracked grant carries its Release, which drops its record
 	}
 	return s.releaser(w.n)
 }
@@ -464,3 +475,25 @@ func (t ticket) unpunch() { t.s.Store(t.gen) }
 
 // recycle gives the stamp back once the grant is released.
 func (t ticket) recycle() { stamps.Put(t.s) }
+
+// Stats reports the semaphore's holders and waiters (see [Stats]): Value is
+// the free permits and Limit the bound (0: none). Untracked, a Semaphore
+// does not know its holders: Held is then known only for a bounded one
+// (fewer permits free than the bound), and Grants leaves out the fast path's
+// grants (GrantsExact is false).
+func (s *Semaphore) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.q.bind(&s.mu, s)
+	s.q.sweep()
+	s.sync()
+	free := s.free()
+	st := Stats{Kind: "Semaphore", Value: int(free), Limit: int(s.bound), State: "free"}
+	st.named(s.q.st.tr)
+	s.q.snapshot(&st, nanotime(), permits)
+	st.Held = len(st.Holders) > 0 || s.bound > 0 && free < s.bound
+	if free == 0 {
+		st.State = "locked"
+	}
+	return st
+}

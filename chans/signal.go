@@ -80,3 +80,16 @@ func (s *Signal[T]) String() string {
 // nobody.
 func (s *Signal[T]) reclaim(*waiter[T], T) {}
 func (s *Signal[T]) dispatch()             {}
+
+// Stats reports the signal's waiters (see [Stats]); Grants counts values
+// delivered, one per waiter reached.
+func (s *Signal[T]) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.q.bind(&s.mu, s)
+	s.q.sweep()
+	st := Stats{Kind: "Signal", GrantsExact: true}
+	st.named(s.q.st.tr)
+	s.q.snapshot(&st, nanotime(), says("value"))
+	return st
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"strconv"
 	"sync"
 )
 
@@ -101,6 +102,8 @@ type TaskGroup[T any] struct {
 	active   int          // tasks running plus starts not yet decided
 	idle     latch        // Wait: open while active == 0
 	progress latch        // opened whenever a task is recorded or settles
+
+	st groupStats // Stats and tracking (track.go)
 }
 
 // NewTaskGroup returns a group whose tasks run with a context derived from
@@ -120,6 +123,7 @@ func NewTaskGroup[T any](ctx context.Context, limit int, onFailure OnFailure) *T
 		g.putSlot = func() { g.sem.give(1) }
 	}
 	g.inited = true
+	trackAtBirth(g)
 	return g
 }
 
@@ -129,6 +133,7 @@ func (g *TaskGroup[T]) lock() {
 	if !g.inited {
 		g.ctx, g.cancel = context.WithCancelCause(context.Background())
 		g.inited = true
+		g.noteBorn()
 	}
 }
 
@@ -291,7 +296,7 @@ func (g *TaskGroup[T]) goSlot(gctx context.Context) (Release, error) {
 	if g.sem == nil {
 		return nil, nil
 	}
-	if err := g.sem.take(gctx, 1, "TaskGroup.Go"); err != nil {
+	if _, err := g.sem.take(gctx, 1, "TaskGroup.Go"); err != nil {
 		return nil, notStarted(gctx, gctx)
 	}
 	if err := notStarted(gctx, gctx); err != nil {
@@ -375,6 +380,7 @@ func (g *TaskGroup[T]) launch(f func(context.Context) (T, error), fs func(contex
 // record appends r to the tasks and returns its index. g.mu is held.
 func (g *TaskGroup[T]) record(r *Result[T]) int {
 	g.tasks = append(g.tasks, r)
+	g.noteStart()
 	g.progress.open()
 	return len(g.tasks) - 1
 }
@@ -420,6 +426,7 @@ func (g *TaskGroup[T]) done(i int, err error) {
 // book records the end of task i (i < 0: a start not recorded). g.mu is
 // held.
 func (g *TaskGroup[T]) book(i int, err error) {
+	g.noteDone(i, err)
 	if i >= 0 {
 		g.order = append(g.order, i)
 		if err != nil && !errors.Is(err, ErrNotStarted) {
@@ -590,4 +597,42 @@ func readyResult[T any](r *Result[T]) <-chan *Result[T] {
 	ch <- r
 	close(ch)
 	return ch
+}
+
+// Stats reports the group (see [Stats]): Value is the active tasks and
+// starts, Limit the limit (0: none); Holders are the running tasks, with the
+// time since each started (and, tracked, where it was submitted); Waiters
+// are the starts waiting for a slot. State is "idle", "running" or
+// "cancelled" (the group's context ended). Grants counts tasks started;
+// Cancels counts starts that gave up and tasks Go did not start.
+func (g *TaskGroup[T]) Stats() Stats {
+	g.lock()
+	defer g.mu.Unlock()
+	s := Stats{Kind: "TaskGroup", Value: g.active, Limit: g.limit, Held: g.active > 0, State: "idle", GrantsExact: true}
+	switch {
+	case g.ctx.Err() != nil:
+		s.State = "cancelled"
+	case g.active > 0:
+		s.State = "running"
+	}
+	s.named(g.st.tr)
+	now := nanotime()
+	for i, at := range g.st.started {
+		if at != 0 && len(s.Holders) < MaxListed {
+			s.Holders = append(s.Holders, Holder{Age: age(now, at), Ask: "task " + strconv.Itoa(i), Stack: g.st.stacks[i]})
+		}
+	}
+	s.Grants = uint64(len(g.tasks)) - g.st.notStarted
+	s.Cancels = g.st.gaveUp + g.st.notStarted
+	if g.sem != nil {
+		g.sem.mu.Lock()
+		g.sem.q.attach(&g.sem.mu, g.sem) // not bind: the group tracks its slots itself
+		g.sem.q.sweep()
+		var slots Stats
+		g.sem.q.snapshot(&slots, now, says("slot"))
+		g.sem.sync()
+		g.sem.mu.Unlock()
+		s.Waiting, s.Waiters, s.OldestWait, s.TakeBacks = slots.Waiting, slots.Waiters, slots.OldestWait, slots.TakeBacks
+	}
+	return s
 }

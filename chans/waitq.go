@@ -108,6 +108,11 @@ type waiter[T any] struct {
 	kind         waitKind
 	watch        watchKind
 	hold         hold // of the grant, once granted
+
+	// For Stats and tracking (stats.go, track.go); set by the note* hooks.
+	since int64        // when it queued (nanotime); 0: not queued
+	stack Stack        // where its caller asked; tracking only
+	rec   *grantRec[T] // the record of its grant; tracking only
 }
 
 // owner is the primitive a waitq serves. Its methods are called with the
@@ -169,6 +174,8 @@ type waitq[T any] struct {
 	crowds []*crowd[T] // every live crowd; crowds[i].stop is regs.stops[i]
 	pinned int         // queued waiters in a crowd; while > 0, regs.pin holds the primitive
 	regs   *regs[T]    // made at the first registration; see newCrowd
+
+	st qstats[T] // counters and tracking (stats.go, track.go)
 }
 
 // A crowd is one context.AfterFunc registration shared by the waiters whose
@@ -229,6 +236,7 @@ func (rs *regs[T]) stopAll() {
 func (q *waitq[T]) bind(mu *sync.Mutex, o owner[T]) {
 	if q.mu == nil {
 		q.mu, q.o = mu, o
+		born(o) // TrackAll: tracked from the first call that takes the mutex
 	}
 }
 
@@ -240,10 +248,11 @@ func (q *waitq[T]) len() int { return q.queue.n }
 // empty reports whether nobody is queued.
 func (q *waitq[T]) empty() bool { return q.queue.n == 0 }
 
-// idle reports whether the waitq tracks nothing: nobody queued and no grant
-// that might still come back. A primitive with an idle waitq may serve
-// callers on its lock-free fast path.
-func (q *waitq[T]) idle() bool { return q.queue.n == 0 && q.out.n == 0 }
+// idle reports whether the waitq tracks nothing: nobody queued, no grant
+// that might still come back, and no tracking (which must see every grant).
+// A primitive with an idle waitq may serve callers on its lock-free fast
+// path.
+func (q *waitq[T]) idle() bool { return q.queue.n == 0 && q.out.n == 0 && q.st.tr == nil }
 
 // watchOf tells how the end of ctx will reach the primitive, for a waiter of
 // the given kind.
@@ -282,6 +291,7 @@ func (q *waitq[T]) newWaiter(ctx context.Context, a ask[T], kind waitKind) *wait
 	w.ctx, w.kind, w.state = ctx, kind, idle
 	w.n, w.write, w.match = a.n, a.write, a.match
 	w.watch = watchOf(ctx, kind)
+	q.noteNew(w)
 	return w
 }
 
@@ -321,6 +331,7 @@ func (q *waitq[T]) enqueue(ctx context.Context, a ask[T], kind waitKind) *waiter
 // push queues w, a fresh or pending waiter, at the back.
 func (q *waitq[T]) push(w *waiter[T]) {
 	w.state = queued
+	q.noteQueued(w)
 	q.queue.pushBack(w)
 	q.watchWaiter(w)
 	q.watchLazy()
@@ -505,6 +516,7 @@ func (q *waitq[T]) absorb() {
 // leave takes a queued waiter out without a grant: it closes the channel of a
 // channel waiter, and wakes a blocking one with a zero value.
 func (q *waitq[T]) leave(w *waiter[T]) {
+	q.noteLeave(w)
 	q.dequeue(w)
 	q.tell(w)
 }
@@ -541,6 +553,7 @@ func (q *waitq[T]) takeBack(w *waiter[T]) bool {
 	// grant (ok) or reports that the caller already has it (!ok).
 	v, ok := <-w.ch
 	if ok {
+		q.noteTakeBack(w)
 		q.o.reclaim(w, v)
 	}
 	q.finish(w)
@@ -612,6 +625,7 @@ func (q *waitq[T]) grant(w *waiter[T], v T, h hold) {
 
 // send delivers v to w, which is in no list.
 func (q *waitq[T]) send(w *waiter[T], v T, h hold) {
+	v = q.noteGrant(w, v, h)
 	w.hold = h
 	if w.kind == byBlocking {
 		w.state = handed // before the send, which orders it before the caller's read
@@ -646,7 +660,7 @@ func (q *waitq[T]) now(ctx context.Context, a ask[T], v T, h hold) <-chan T {
 	// who ask: look at its type first.
 	if _, ok := ctx.(*choice.Ctx); !ok && (h == final || ctx.Done() == nil) {
 		ch := make(chan T, 1)
-		ch <- v
+		ch <- q.noteNow(ch, ctx, a, v, h)
 		close(ch)
 		return ch
 	}
@@ -835,6 +849,7 @@ func (q *waitq[T]) block(w *waiter[T]) (v T, ok bool, cause error) {
 	if !received {
 		switch w.state {
 		case queued:
+			q.noteLeave(w)
 			q.dequeue(w)
 			if l, ok := q.o.(leaver[T]); ok {
 				l.left(w)
@@ -845,6 +860,7 @@ func (q *waitq[T]) block(w *waiter[T]) (v T, ok bool, cause error) {
 			v = <-w.ch
 			if w.hold == exclusive {
 				w.state = finished
+				q.noteTakeBack(w)
 				q.o.reclaim(w, v)
 				q.o.dispatch()
 			}
