@@ -25,8 +25,7 @@ allocations (2 in grantNow for the channel of Release and its buffer, 1 in Semap
 the Release closure), a ticket taken from a sync.Pool and put back (it makes a second call of the
 Release panic), a send, a close and a receive; x/sync's Acquire(2)+Release(2) is a sync.Mutex pair
 around a counter and allocates nothing. The CPU profile shows the allocations (mallocgc, makechan)
-and runtime.concatstrings: Semaphore.acquire builds its method name for checkCtx's panic
-message ("Semaphore."+method) on every call, not only when ctx is nil.`
+and the collector's work they bring, then the pool's Get and Put and the channel's own locks.`
 
 const whyLockWait = `AcquireWait takes the lock with one compare-and-swap and releases it with another, like
 AcquireGuard, but returns its hold as a Release func: Lock.releaser allocates a closure that captures
@@ -43,10 +42,11 @@ shows where the time of this run went.`
 const whySemaphoreWait = `AcquireNWait takes the permits with one compare-and-swap but returns a Release closure: the
 allocation profile's one allocation per op, in Semaphore.releaser, and its ticket comes from a
 sync.Pool and goes back at the release, so that a second call panics. The CPU profile shows the
-allocation (mallocgc under Semaphore.releaser), the pool's Get and Put, and runtime.concatstrings:
-Semaphore.acquireWait builds "Semaphore."+method for checkCtx on every call. x/sync's
+allocation (mallocgc under Semaphore.releaser) and the pool's Get and Put. x/sync's
 Acquire(2)+Release(2) is a sync.Mutex pair around a counter. A value-type hold, as Lock's Guard is,
-would take the allocation and the pool away.`
+would take the allocation and the pool away, but a Semaphore has many holders at once, and a value
+cannot tell its own second Release from another holder's first: only a per-grant flag can, and the
+Release func is what carries it.`
 
 const whyQueueWait = `PutWait and GetWait allocate nothing (the allocation target is met). Each takes the queue's
 sync.Mutex once (Queue.lock, which also sweeps both waiter queues for ended contexts, a few loads each
@@ -66,14 +66,10 @@ const whyContended = `Most acquisitions queue and are handed the lock by a relea
 chans waits in waitq.block, a select on its waiter's channel and ctx.Done() (runtime.selectgo in
 the CPU profile), and once woken it takes the Lock's sync.Mutex again to recycle its waiter, on a
 mutex that the other goroutines are contending for; x/sync's waiter also selects on its channel and
-ctx.Done(), but returns without retaking the semaphore's mutex once it was readied. A handoff to a
-blocking waiter (LockWaitContended) also makes its Release twice: the allocation profile puts half
-of the allocations under Lock.unlock → dispatch → Lock.releaser (the Release sent into the waiter's
-channel, which lockWait drops) and the other half under AcquireWait → Lock.releaser (the Release it
-returns, made again from the grant number), so B/op shows about two 24-byte closures per op where
-the uncontended AcquireWait makes one (pprof prints the counts per op truncated). x/sync makes its
-channel and its list element per queued waiter. The scheduler's part (schedule, findRunnable,
-casgstatus) is the same on both sides.`
+ctx.Done(), but returns without retaking the semaphore's mutex once it was readied. A grant to a
+blocking waiter carries no Release (AcquireWait makes the one it returns), so a handoff allocates
+one closure; x/sync makes its channel and its list element per queued waiter. The scheduler's part
+(schedule, findRunnable, casgstatus) is the same on both sides.`
 
 const whyFirstLocks = `The allocation profile counts 7 allocations per call against reflect.Select's 5: 5 in
 waitq.newWaiter, for 2.5 waiters per call on average (First starts the ops in argument order and
@@ -83,45 +79,41 @@ and its choice) and 1 for the winner's Release closure. No goroutine is started 
 The CPU profile shows the ops' start (race.start, selWait, newWaiter and its makechan) and the
 allocator; reflect.Select makes one runtime call over four channels that already exist.`
 
-const whySelectLoop = `A Select over four ops of package chans allocates about 8 times per iteration (the
+const whySelectLoop = `A Select over four ops of package chans allocates about 5 times per iteration (the
 allocation profile, where shares below one per op print as 0): the choice (choice.New), a waiter's
-channel for each case started up to the ready one (waitq.newWaiter), a record per started case
-(selectx.on.start) and, when the Lock or the token wins, its Release. No goroutine is started. The
-CPU profile shows the allocator (mallocgc, makechan, memclr) and the collector's work; the native
-select allocates nothing.`
+channel for each case started up to the ready one (waitq.newWaiter: a wait that cannot be granted at
+once still gets a real channel, since an op may hand it anywhere) and, when the Lock or the token
+wins, its Release; a Case keeps the record of its started branch for the next call. No goroutine is
+started. The CPU profile shows the allocator (mallocgc, makechan, memclr), the collector's work and
+the primitives' mutexes; the native select allocates nothing.`
 
 const whyHandoff = `Both sides wake a parked goroutine per op (handoffs/op, in the info rows, says how nearly
 every acquisition was a handoff). A handoff of a Lock: the releaser takes the Lock's sync.Mutex
-(waiters are queued, so the fast path is closed), dispatch makes a Release and sends it into the
-head waiter's channel, which readies it; the woken waiter leaves its select (waitq.block,
-runtime.selectgo in the CPU profile), takes the mutex again to recycle its waiter, drops the Release
-it was sent and makes another from the grant number (the allocation profile: half the allocations
-under Lock.unlock → dispatch → Lock.releaser, half under AcquireWait → Lock.releaser); the
-releaser's next AcquireWait takes the mutex, queues and parks in the same select. The ping-pong is
-one unbuffered send that hands the value straight to the parked receiver: no select, no mutex, no
-allocation.`
+(waiters are queued, so the fast path is closed), dispatch sends the grant into the head waiter's
+channel, which readies it; the woken waiter leaves its select (waitq.block, runtime.selectgo in the
+CPU profile), takes the mutex again to recycle its waiter and makes its Release (the one allocation
+per handoff); the releaser's next AcquireWait takes the mutex, queues and parks in the same select.
+The ping-pong is one unbuffered send that hands the value straight to the parked receiver: no
+select, no mutex, no allocation.`
 
-const whyFanout = `Per task, 4 allocations against errgroup's 2 (the allocation profile counts them per op of
-1,000 tasks): 2,000 in TaskGroup.launch (the task's Result and the closure of its go statement),
-1,000 for the task func the benchmark passes (errgroup's has the same) and 1,000 in
-Semaphore.releaser (the Release of the task's slot). The CPU profile shares the time between the
-allocations and the collector's work they bring (mallocgc, gcWriteBarrier, tryDeferToSpanScan,
-memclr), the goroutine starts (newproc1) and the waits for a slot: every Go after the eighth waits
-in Semaphore.AcquireWait, a select on its waiter's channel and the group's ctx (runtime.selectgo)
-with the mutex retaken after the wake-up, where errgroup's Go blocks on one send into a buffered
-channel.
+const whyFanout = `Per task, 3 allocations against errgroup's 2 (the allocation profile counts them per op of
+1,000 tasks): 2,000 in TaskGroup.launch (the task's Result, 64 bytes since it makes its waiter
+queue only for a first waiter, and the closure of its go statement) and 1,000 for the task func
+the benchmark passes (errgroup's has the same); the slot is taken with the semaphore's wait alone
+and given back through one func per group. The CPU profile shares the time between the
+allocations and the collector's work they bring (mallocgc, gcWriteBarrier, memclr), the goroutine
+starts (newproc1) and the waits for a slot: every Go after the eighth waits in the semaphore's
+blocking wait, a select on its waiter's channel and the group's ctx (runtime.selectgo) with the
+mutex retaken after the wake-up, where errgroup's Go blocks on one send into a buffered channel.
 With 1.5 µs of work per task the machinery's share is smaller, not gone.`
 
 const whyPipeline = `Each item passes four queue operations (the source's put, the stage's get and put, the
 sink's get), and with queues of 16 between a fast source, eight workers and one sink most of them
 find the queue full or empty and wait in a blocking twin (GetWait and PutWait: runtime.selectgo in
-the CPU profile). The allocation profile, per op of 1,000 items, shows where the allocations come
-from: queueStore.resize (the ring buffers grow when they reach their length and shrink when a
-quarter full, so a queue whose fill moves between those points reallocates again and again),
-Queue.hold and Queue.unhold (the slots of blocked putters are dropped each time the last blocked
-putter is admitted, and made again at the next), and waitq.newWaiter (waiters, when the free list is
-empty). Plain channels hand each item to a parked goroutine inside the runtime and allocate nothing
-per item.`
+the CPU profile). A bounded queue keeps its ring and a few putter slots when it empties, so the
+allocations per item are few (the allocation profile: the workers' goroutines and the pipeline's
+own set-up, per run); the time is the queues' mutexes and the parked waiters' wake-ups. Plain
+channels hand each item to a parked goroutine inside the runtime and allocate nothing per item.`
 
 const whyLatch = `Wait and Done are an atomic load and the return of the package's shared closed channel
 (Result.Done or Event.Wait in the CPU profile, a small share); the rest is the receive itself

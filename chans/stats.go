@@ -186,9 +186,12 @@ type qstats[T any] struct {
 // noteNew runs when w is made for a call, in the caller's goroutine: the one
 // moment its stack can be taken.
 func (q *waitq[T]) noteNew(w *waiter[T]) {
-	w.since, w.rec, w.stack = 0, nil, nil
+	w.since = 0
+	if w.trk != nil {
+		*w.trk = waiterTrack[T]{}
+	}
 	if q.st.tr != nil {
-		w.stack = callers()
+		w.tracked().stack = callers()
 	}
 }
 
@@ -239,9 +242,9 @@ func (q *waitq[T]) noteDirect(v T, a ask[T]) T {
 // noteTakeBack counts a grant taken back from w, and drops its record.
 func (q *waitq[T]) noteTakeBack(w *waiter[T]) {
 	q.st.takeBacks++
-	if w.rec != nil {
-		q.st.recs.remove(w.rec)
-		w.rec = nil
+	if r := w.rec(); r != nil {
+		q.st.recs.remove(r)
+		w.trk.rec = nil
 	}
 }
 
@@ -275,7 +278,7 @@ func (q *waitq[T]) snapshot(s *Stats, now int64, ask func(n int, write bool) str
 		s.Waiting++
 		s.OldestWait = max(s.OldestWait, a)
 		if len(s.Waiters) < MaxListed {
-			s.Waiters = append(s.Waiters, Waiter{Age: a, Ask: ask(w.n, w.write), CanEnd: w.watch != unwatched, Stack: w.stack})
+			s.Waiters = append(s.Waiters, Waiter{Age: a, Ask: ask(w.n, w.write), CanEnd: w.watch != unwatched, Stack: w.stack()})
 		}
 	}
 	q.st.prune()
@@ -284,8 +287,8 @@ func (q *waitq[T]) snapshot(s *Stats, now int64, ask func(n int, write bool) str
 		s.addHolder(h)
 	}
 	for w := q.out.head; w != nil; w = w.next {
-		if w.rec == nil && len(w.ch) == 1 { // granted while not tracked
-			s.addHolder(Holder{Age: Unknown, Ask: ask(w.n, w.write), Unreceived: true, CanEnd: true, Stack: w.stack})
+		if w.rec() == nil && len(w.ch) == 1 { // granted while not tracked
+			s.addHolder(Holder{Age: Unknown, Ask: ask(w.n, w.write), Unreceived: true, CanEnd: true, Stack: w.stack()})
 		}
 	}
 	s.Grants += q.st.grants

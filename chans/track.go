@@ -313,11 +313,11 @@ func (q *waitq[T]) trackGrant(w *waiter[T], v T, h hold) T {
 	if !q.st.holds && (h != exclusive || w.kind == byBlocking) {
 		return v
 	}
-	r := &grantRec[T]{at: nanotime(), stack: w.stack, n: w.n, write: w.write, exclusive: h == exclusive, canEnd: w.watch != unwatched}
+	r := &grantRec[T]{at: nanotime(), stack: w.stack(), n: w.n, write: w.write, exclusive: h == exclusive, canEnd: w.watch != unwatched}
 	if w.kind == byChannel {
 		r.ch = w.ch
 	}
-	w.rec = r
+	w.tracked().rec = r
 	return q.record(r, v)
 }
 
@@ -868,7 +868,7 @@ func (r *Result[T]) weakly() func() Trackable { return weakly(r) }
 func (q *waitq[T]) bornWaiting(w *waiter[T]) {
 	if r, ok := q.o.(*Result[T]); ok && q.st.tr == nil && trackAll.Load() {
 		startTracking(r, "", true)
-		w.stack, w.since = callers(), nanotime()
+		w.tracked().stack, w.since = callers(), nanotime()
 	}
 }
 

@@ -110,9 +110,40 @@ type waiter[T any] struct {
 	hold         hold // of the grant, once granted
 
 	// For Stats and tracking (stats.go, track.go); set by the note* hooks.
-	since int64        // when it queued (nanotime); 0: not queued
-	stack Stack        // where its caller asked; tracking only
-	rec   *grantRec[T] // the record of its grant; tracking only
+	since int64           // when it queued (nanotime); 0: not queued
+	trk   *waiterTrack[T] // what tracking keeps; nil while untracked, so that waiters stay small
+}
+
+// waiterTrack is what tracking keeps of a waiter, apart from it: a queued
+// waiter of an untracked primitive costs two words for Stats and tracking,
+// not five (a crowd of 10^5 waiters is held to 256 bytes each).
+type waiterTrack[T any] struct {
+	stack Stack        // where its caller asked
+	rec   *grantRec[T] // the record of its grant
+}
+
+// stack is where w's caller asked, if tracking saw it.
+func (w *waiter[T]) stack() Stack {
+	if w.trk == nil {
+		return nil
+	}
+	return w.trk.stack
+}
+
+// rec is the record of w's grant, if tracking keeps one.
+func (w *waiter[T]) rec() *grantRec[T] {
+	if w.trk == nil {
+		return nil
+	}
+	return w.trk.rec
+}
+
+// tracked returns what tracking keeps of w, made at the first need.
+func (w *waiter[T]) tracked() *waiterTrack[T] {
+	if w.trk == nil {
+		w.trk = new(waiterTrack[T])
+	}
+	return w.trk
 }
 
 // owner is the primitive a waitq serves. Its methods are called with the

@@ -416,15 +416,7 @@ func (q *Queue[T]) Get(ctx context.Context) <-chan *Item[T] {
 // an error wrapping dist.ErrShutdown once the queue is shut down and
 // drained, or ErrClosed.
 func (q *Queue[T]) GetWait(ctx context.Context) (*Item[T], error) {
-	r := q.get(ctx, false)
-	it, ok := <-r.ch
-	if ok {
-		return it, nil
-	}
-	if r.err != nil {
-		return nil, r.err
-	}
-	return nil, ctx.Err()
+	return q.get(ctx, false).wait()
 }
 
 // All returns an iterator over the items the queue hands out to this
@@ -449,15 +441,19 @@ func (q *Queue[T]) All(ctx context.Context) iter.Seq[*Item[T]] {
 // claiming round trip (not for an item): if ctx ends first it returns
 // ctx.Err(), and an item claimed meanwhile goes back as for Get.
 func (q *Queue[T]) TryGet(ctx context.Context) (*Item[T], error) {
-	r := q.get(ctx, true)
-	it, ok := <-r.ch
-	if ok {
+	return q.get(ctx, true).wait()
+}
+
+// wait receives r's outcome: the item, or why there is none (r.err, else
+// r's ctx ended).
+func (r *getReq[T]) wait() (*Item[T], error) {
+	if it, ok := <-r.ch; ok {
 		return it, nil
 	}
 	if r.err != nil {
 		return nil, r.err
 	}
-	return nil, ctx.Err()
+	return nil, r.ctx.Err()
 }
 
 func (q *Queue[T]) get(ctx context.Context, try bool) *getReq[T] {
