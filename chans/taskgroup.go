@@ -616,11 +616,20 @@ func (g *TaskGroup[T]) Stats() Stats {
 		s.State = "running"
 	}
 	s.named(g.st.tr)
+	g.st.stamp = true // from now on, tasks' ages are known
 	now := nanotime()
-	for i, at := range g.st.started {
-		if at != 0 && len(s.Holders) < MaxListed {
-			s.Holders = append(s.Holders, Holder{Age: age(now, at), Ask: "task " + strconv.Itoa(i), Stack: g.st.stacks[i]})
+	for i, r := range g.tasks {
+		if len(s.Holders) == MaxListed {
+			break
 		}
+		if r.Ready() {
+			continue // done
+		}
+		a := Unknown // started before anybody asked
+		if i < len(g.st.started) && g.st.started[i] != 0 && g.st.started[i] != notStamped {
+			a = age(now, g.st.started[i])
+		}
+		s.Holders = append(s.Holders, Holder{Age: a, Ask: "task " + strconv.Itoa(i), Stack: g.st.stacks[i]})
 	}
 	s.Grants = uint64(len(g.tasks)) - g.st.notStarted
 	s.Cancels = g.st.gaveUp + g.st.notStarted

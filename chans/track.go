@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -980,15 +981,26 @@ func (g *TaskGroup[T]) weakly() func() Trackable { return weakly(g) }
 // groupStats is what a TaskGroup keeps for Stats and tracking.
 type groupStats struct {
 	tr         *tracking
-	started    []int64       // per task, when it was recorded (nanotime); 0 once it is done
+	stamp      bool          // Stats was called, or tracking started: from now on tasks are stamped
+	started    []int64       // per task once stamping, when it was recorded (nanotime); 0 once it is done, notStamped before stamping
 	stacks     map[int]Stack // tracked: where each running task was submitted
 	gaveUp     uint64        // starts that gave up waiting for a slot
 	notStarted uint64        // tasks Go recorded without starting them
 }
 
+// notStamped marks a task recorded before anybody asked for Stats. (Not -1:
+// nanotime may be negative, in a synctest bubble, whose clock starts in 2000.)
+const notStamped = math.MinInt64
+
 // noteStart stamps the task just recorded; g.mu is held.
 func (g *TaskGroup[T]) noteStart() {
 	i := len(g.tasks) - 1
+	if !g.st.stamp && g.st.tr == nil {
+		return // nobody has asked: no clock read, and no entry, per task
+	}
+	for len(g.st.started) < i {
+		g.st.started = append(g.st.started, notStamped) // recorded before anybody asked
+	}
 	g.st.started = append(g.st.started, nanotime())
 	if g.st.tr != nil {
 		if g.st.stacks == nil {
@@ -1004,7 +1016,9 @@ func (g *TaskGroup[T]) noteDone(i int, err error) {
 		g.st.gaveUp++
 		return
 	}
-	g.st.started[i] = 0
+	if i < len(g.st.started) {
+		g.st.started[i] = 0
+	}
 	delete(g.st.stacks, i)
 	if err != nil && errors.Is(err, ErrNotStarted) {
 		g.st.notStarted++

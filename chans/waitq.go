@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"weak"
 
 	"github.com/turnstile-go/turnstile/internal/choice"
@@ -198,8 +199,9 @@ type waitq[T any] struct {
 	out   wlist[T] // granted; the grant may still sit unreceived in w.ch
 	lazy  int      // waiters in out with a cancellable ctx but no registration yet
 
-	free  *waiter[T] // spare waiters, linked by next
-	nfree int
+	free     *waiter[T] // spare waiters, linked by next
+	nfree    int
+	returned atomic.Pointer[waiter[T]] // blocking waiters given back without the mutex, linked by next; see giveBack
 
 	last   *crowd[T]   // the newest crowd: a registration for the same Done joins it
 	crowds []*crowd[T] // every live crowd; crowds[i].stop is regs.stops[i]
@@ -307,6 +309,9 @@ func watchOf(ctx context.Context, kind waitKind) watchKind {
 // in no list yet: the caller queues it, grants it, or registers it with its
 // choice.
 func (q *waitq[T]) newWaiter(ctx context.Context, a ask[T], kind waitKind) *waiter[T] {
+	if q.free == nil {
+		q.takeReturned()
+	}
 	w := q.free
 	if w != nil {
 		q.free, w.next = w.next, nil
@@ -872,6 +877,10 @@ func (q *waitq[T]) block(w *waiter[T]) (v T, ok bool, cause error) {
 	received := false
 	select {
 	case v = <-w.ch:
+		if w.state == handed { // written before the send: no lock needed to read it
+			q.giveBack(w)
+			return v, true, nil
+		}
 		received = true
 	case <-w.ctx.Done():
 	}
@@ -909,6 +918,40 @@ func (q *waitq[T]) block(w *waiter[T]) (v T, ok bool, cause error) {
 	}
 	q.recycle(w)
 	return v, ok, cause
+}
+
+// giveBack returns w, a blocking waiter whose caller has its grant, to the
+// waitq without taking the mutex: the woken caller would otherwise take the
+// primitive's mutex a second time, just to put its waiter on the free list,
+// on the mutex that the other goroutines of a contended primitive fight
+// for. w is the caller's alone now (its grant was sent, and it is in no
+// list), so its fields are reset here; the push is a compare-and-swap onto
+// a stack that newWaiter empties in one swap, under the mutex, which leaves
+// no room for the ABA of popping one at a time.
+func (q *waitq[T]) giveBack(w *waiter[T]) {
+	w.ctx, w.match, w.state = nil, nil, idle
+	for {
+		head := q.returned.Load()
+		w.next = head
+		if q.returned.CompareAndSwap(head, w) {
+			return
+		}
+	}
+}
+
+// takeReturned moves the waiters giveBack returned onto the free list (the
+// mutex is held), keeping at most maxFree.
+func (q *waitq[T]) takeReturned() {
+	for w := q.returned.Swap(nil); w != nil; {
+		next := w.next
+		if q.nfree < maxFree {
+			w.next, q.free = q.free, w
+			q.nfree++
+		} else {
+			w.next = nil
+		}
+		w = next
+	}
 }
 
 // wlist is an intrusive doubly linked list of waiters.
