@@ -688,3 +688,44 @@ func TestInterleaveFastReleaseRacingArrival(t *testing.T) {
 		}
 	}
 }
+
+// testJob is a job left by a blocking waiter (Semaphore.take) that a holder
+// may take with the waiter's grant (passOn).
+type testJob struct{ taken bool }
+
+func (j *testJob) passed() { j.taken = true }
+
+// TestInterleavePassOnRacingCancel: a holder passes its permit on to the
+// waiter at the head, with the waiter's job, and the waiter's ctx ends
+// before the waiter has looked (its select then sees both ready and picks
+// either). The pass is final: the job runs in the holder's goroutine, on the
+// holder's permit, so the waiter must be told it succeeded whichever case
+// its select picks, and the permit must not come back to the count (as an
+// exclusive grant's would, taken back: the job would run on a free permit).
+// The pass is made in testHookQueued, in the waiter's goroutine, just before
+// it blocks.
+func TestInterleavePassOnRacingCancel(t *testing.T) {
+	for range 100 {
+		synctest.Test(t, func(t *testing.T) {
+			is := is.New(t)
+			s := NewSemaphore(1)
+			s.q.attach(&s.mu, s)
+			_, err := s.take(bg(), 1, nil, "test") // held: given back with give or passed on
+			is.NoErr(err)
+			ctx, cancel := context.WithCancel(bg())
+			j := new(testJob)
+			var got job
+			testHookQueued = func() {
+				got = s.passOnLocked()
+				cancel()
+			}
+			defer func() { testHookQueued = func() {} }()
+			_, err = s.take(ctx, 1, j, "test")
+			is.True(got == job(j))
+			is.True(j.taken)
+			is.NoErr(err)                // the pass is final
+			is.Equal(s.free(), int64(0)) // the permit is the job's
+			is.True(s.q.empty())
+		})
+	}
+}

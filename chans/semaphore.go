@@ -172,7 +172,7 @@ func (s *Semaphore) AcquireNWait(ctx context.Context, n int) (Release, error) {
 }
 
 func (s *Semaphore) acquireWait(ctx context.Context, n int, method string) (Release, error) {
-	r, err := s.take(ctx, n, method)
+	r, err := s.take(ctx, n, nil, method)
 	if err != nil {
 		return nil, err
 	}
@@ -183,12 +183,17 @@ func (s *Semaphore) acquireWait(ctx context.Context, n int, method string) (Rele
 }
 
 // take waits, in the caller's goroutine, until n permits are the caller's:
-// the blocking twins' wait, without the Release. TaskGroup uses it as it is,
-// since it gives each slot back once, itself, with give. While the semaphore
-// is tracked, take returns the grant's Release, made under the mutex so
-// that its record is dropped when it is called (see twinGrant); otherwise
-// nil.
-func (s *Semaphore) take(ctx context.Context, n int, method string) (Release, error) {
+// the blocking twins' wait, without the Release. While the semaphore is
+// tracked, take returns the grant's Release, made under the mutex so that its
+// record is dropped when it is called (see twinGrant); otherwise nil.
+//
+// A caller that has to queue leaves j (if not nil) with its waiter: a holder
+// that calls passOn may then take j and the waiter's grant together, in which
+// case j.passed() was called before take returns and the permit is the
+// holder's, kept for j: the caller must not give it back. TaskGroup's Go
+// uses that so that a task's goroutine runs the next task waiting for a
+// slot, as a worker would; its semaphore is never tracked.
+func (s *Semaphore) take(ctx context.Context, n int, j job, method string) (Release, error) {
 	if n < 0 {
 		panic("chans: " + method + " with negative n")
 	}
@@ -211,13 +216,61 @@ func (s *Semaphore) take(ctx context.Context, n int, method string) (Release, er
 		s.mu.Unlock()
 		return r, nil
 	}
-	w := s.q.enqueue(ctx, ask[Release]{n: n}, byBlocking)
+	w := s.q.enqueue(ctx, ask[Release]{n: n, job: j}, byBlocking)
 	s.settle()
 	r, ok, _ := s.q.block(w)
 	if !ok {
 		return nil, ctx.Err()
 	}
 	return r, nil // nil unless tracked (see grantFor)
+}
+
+// A job is what a blocking waiter of take leaves in the queue for a holder
+// that passes its permit on (passOn): the work the waiter would start once
+// granted, which the holder runs in its stead. passed is called under s.mu
+// when a holder takes it, before the waiter is told.
+type job interface{ passed() }
+
+// passOn gives back one permit of a holder that can run a waiter's job (see
+// take) itself. If the first live waiter in line left a job and wants one
+// permit, passOn grants it the holder's permit, which never goes back to the
+// count, and returns the job for the holder to run. Else it gives the permit
+// back as give(1) does and returns nil. Fairness is kept: only the waiter at
+// the head is looked at, and one that left no job (a channel Acquire) is
+// served as give would serve it.
+//
+// The grant is final, not exclusive: a waiter whose ctx ends at the same
+// moment still has it, since its job is already running elsewhere; taking
+// it back would count the permit twice.
+func (s *Semaphore) passOn() job {
+	for {
+		st := s.state.Load()
+		if st&semSlow != 0 {
+			break
+		}
+		if s.state.CompareAndSwap(st, st+1<<1) {
+			return nil // nobody queued
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.passOnLocked()
+}
+
+// passOnLocked is passOn's slow path, with s.mu held.
+func (s *Semaphore) passOnLocked() job {
+	s.q.bind(&s.mu, s)
+	s.q.sweep()
+	if w := s.q.first(); w != nil && w.job != nil && w.n == 1 {
+		j := w.job
+		j.passed()
+		s.q.grant(w, nil, final)
+		s.sync()
+		return j
+	}
+	s.add(1)
+	s.dispatch()
+	return nil
 }
 
 // TryAcquire is TryAcquireN(1).

@@ -62,8 +62,10 @@ func Go[T any](ctx context.Context, f func(context.Context) (T, error)) *Result[
 	return r
 }
 
-// run is the body of a task's goroutine.
-func run[T any](ctx context.Context, f func(context.Context) (T, error), r *Result[T]) {
+// run is the body of a task's goroutine. It returns the failure it settled r
+// with, if f returned (a panic's failure too); if f called runtime.Goexit,
+// run does not return.
+func run[T any](ctx context.Context, f func(context.Context) (T, error), r *Result[T]) (failure error) {
 	returned := false
 	defer func() {
 		if returned {
@@ -73,7 +75,8 @@ func run[T any](ctx context.Context, f func(context.Context) (T, error), r *Resu
 		// which case there is nothing to recover. recover must be called by
 		// this deferred function itself to work.
 		if p := recover(); p != nil {
-			r.Fail(&PanicError{Value: p, Stack: debug.Stack()})
+			failure = &PanicError{Value: p, Stack: debug.Stack()}
+			r.Fail(failure)
 		} else {
 			r.Fail(ErrGoexit)
 		}
@@ -82,7 +85,8 @@ func run[T any](ctx context.Context, f func(context.Context) (T, error), r *Resu
 	returned = true
 	if err != nil {
 		r.Fail(err)
-		return
+		return err
 	}
 	r.Set(v)
+	return nil
 }

@@ -27,8 +27,8 @@ const (
 	KeepGoing
 )
 
-// A TaskGroup runs tasks, each in its own goroutine, with an optional limit
-// on how many run at once, and keeps every result and every failure.
+// A TaskGroup runs tasks in goroutines, with an optional limit on how many
+// run at once, and keeps every result and every failure.
 //
 // Each task is a func(ctx) (T, error), run as chans.Go runs one: a panic
 // becomes its failure, a *PanicError with the stack, and runtime.Goexit
@@ -61,10 +61,19 @@ const (
 // The limit is a Semaphore, so a Start abandoned by its ctx gives its slot to
 // the next start in line (W2).
 //
-// Cost: per task, the goroutine it runs in and its Result; a start that has
-// to wait for a slot also queues on the Semaphore (a Start's goroutine, the
-// task's own, is created at the call and parked there). Nothing runs once
-// the group is idle.
+// Goroutines: a task runs in a goroutine of its own, one task at a time, but
+// not always a new one: when a task ends while a Go waits for a slot, its
+// goroutine runs that Go's task next, in the slot it had, as a pool's worker
+// would (sourcegraph/conc does the same). A goroutine lives only while there
+// is such work queued for its slot; nothing runs once the group is idle. So a
+// task must not leave behind what a goroutine carries: a locked OS thread
+// (runtime.LockOSThread without its Unlock) or pprof labels set on the
+// goroutine would pass to the next task.
+//
+// Cost: per task, one allocation for the task and its Result and, for a task
+// that starts a goroutine, the goroutine; a Go that has to wait for a slot
+// queues on the Semaphore, and a Start's goroutine, the task's own, is
+// created at the call and parked there.
 //
 // Memory model: in the terms of [the Go memory model], everything a task did
 // happens before its Result is observed settled, and so before the close of
@@ -92,7 +101,6 @@ type TaskGroup[T any] struct {
 	ctx       context.Context
 	cancel    context.CancelCauseFunc
 	sem       *Semaphore // nil: no limit
-	putSlot   Release    // gives a slot taken by Go back: one func for the group, not one per task
 	limit     int
 	keepGoing bool
 
@@ -120,7 +128,7 @@ func NewTaskGroup[T any](ctx context.Context, limit int, onFailure OnFailure) *T
 	g.ctx, g.cancel = context.WithCancelCause(ctx)
 	if limit > 0 {
 		g.sem = NewSemaphore(limit)
-		g.putSlot = func() { g.sem.give(1) }
+		g.sem.q.attach(&g.sem.mu, g.sem) // never tracked: the group tracks its slots itself
 	}
 	g.inited = true
 	trackAtBirth(g)
@@ -154,7 +162,7 @@ func (g *TaskGroup[T]) Cancel() {
 	cancel(nil)
 }
 
-// Go starts f in a new goroutine and returns its Result. With a limit, Go
+// Go starts f in a goroutine and returns its Result. With a limit, Go
 // first waits for a slot, as errgroup's Go does; unlike it, Go gives up when
 // the group's context ends (a failure under CancelOnFailure, Cancel, or the
 // parent's end). A task not started is still recorded, in its place in
@@ -179,21 +187,28 @@ func (g *TaskGroup[T]) GoSelf(f func(ctx context.Context, self *Result[T]) (T, e
 }
 
 func (g *TaskGroup[T]) goRecorded(f func(context.Context) (T, error), fs func(context.Context, *Result[T]) (T, error)) *Result[T] {
+	t := newTask(f, fs, nil)
 	g.lock()
 	ctx := g.ctx
 	g.active++
-	g.mu.Unlock()
-	rel, err := g.goSlot(ctx)
-	if err != nil {
-		r := new(Result[T])
-		r.Fail(err)
-		g.lock()
-		g.done(g.record(r), err)
-		g.mu.Unlock()
-		return r
+	if g.st.tr != nil {
+		t.stack = callers() // where Go was called, whoever records the task
 	}
-	_, r := g.launch(f, fs, rel, true)
-	return r
+	g.mu.Unlock()
+	if err := g.goSlot(ctx, t); err != nil {
+		t.r.Fail(err)
+		g.lock()
+		g.done(g.record(t), err)
+		g.mu.Unlock()
+		return t.r
+	}
+	if !t.taken {
+		g.lock()
+		g.record(t)
+		g.mu.Unlock()
+		go g.work(t)
+	}
+	return t.r
 }
 
 // Start asks for a slot and starts f in it. The returned channel has a
@@ -226,12 +241,10 @@ func (g *TaskGroup[T]) Start(ctx context.Context, f func(context.Context) (T, er
 	g.active++
 	g.mu.Unlock()
 	if g.sem == nil {
-		_, r := g.launch(f, nil, nil, true)
-		return readyResult(r)
+		return readyResult(g.launch(newTask(f, nil, nil)))
 	}
 	if rel, ok := g.sem.TryAcquire(); ok {
-		_, r := g.launch(f, nil, rel, true)
-		return readyResult(r)
+		return readyResult(g.launch(newTask(f, nil, rel)))
 	}
 	// Queue on the semaphore now, in the caller, so that starts keep the
 	// order of their calls; the goroutine only waits for the outcome.
@@ -249,10 +262,13 @@ func (g *TaskGroup[T]) Start(ctx context.Context, f func(context.Context) (T, er
 		}
 		// The start is final now: record the task and hand out its
 		// Result before f runs, then run f in this very goroutine.
-		i, r := g.launch(f, nil, rel, false)
-		out <- r
+		t := newTask(f, nil, rel)
+		g.lock()
+		g.record(t)
+		g.mu.Unlock()
+		out <- t.r
 		close(out)
-		g.run(i, r, f, nil, rel)
+		g.work(t)
 	}()
 	return out
 }
@@ -282,28 +298,31 @@ func (g *TaskGroup[T]) StartWait(ctx context.Context, f func(context.Context) (T
 		g.mu.Unlock()
 		return nil, err
 	}
-	_, r := g.launch(f, nil, rel, true)
-	return r, nil
+	return g.launch(newTask(f, nil, rel)), nil
 }
 
-// goSlot waits for a slot for Go, giving up when gctx ends. It is a
+// goSlot waits for a slot for Go's task t, giving up when gctx ends. It is a
 // Go call's hot path: the blocking twin watches gctx in this goroutine,
-// registers nothing, and reuses its waiter.
-func (g *TaskGroup[T]) goSlot(gctx context.Context) (Release, error) {
+// registers nothing, and reuses its waiter. If a finishing task's goroutine
+// takes t while it waits (t.taken), t runs there, in the slot it had.
+func (g *TaskGroup[T]) goSlot(gctx context.Context, t *task[T]) error {
 	if err := notStarted(gctx, gctx); err != nil {
-		return nil, err
+		return err
 	}
 	if g.sem == nil {
-		return nil, nil
+		return nil
 	}
-	if _, err := g.sem.take(gctx, 1, "TaskGroup.Go"); err != nil {
-		return nil, notStarted(gctx, gctx)
+	if _, err := g.sem.take(gctx, 1, t, "TaskGroup.Go"); err != nil {
+		return notStarted(gctx, gctx)
+	}
+	if t.taken {
+		return nil // the goroutine that took t checks gctx itself
 	}
 	if err := notStarted(gctx, gctx); err != nil {
-		g.putSlot() // granted as gctx ended: start nothing after a cancel
-		return nil, err
+		g.sem.give(1) // granted as gctx ended: start nothing after a cancel
+		return err
 	}
-	return g.putSlot, nil
+	return nil
 }
 
 // slot waits for a slot, giving up when gctx or ctx ends. Without a limit it
@@ -363,57 +382,128 @@ func mergeCtx(gctx, ctx context.Context) (context.Context, func()) {
 	return m, func() { stop(); cancel() }
 }
 
-// launch records a started task and, with spawn, starts its goroutine. It
-// returns the task's index and Result. The caller already counted the start
-// in g.active.
-func (g *TaskGroup[T]) launch(f func(context.Context) (T, error), fs func(context.Context, *Result[T]) (T, error), rel Release, spawn bool) (int, *Result[T]) {
-	r := new(Result[T])
-	g.lock()
-	i := g.record(r)
-	g.mu.Unlock()
-	if spawn {
-		go g.run(i, r, f, fs, rel)
-	}
-	return i, r
+// A task is one submission: what to run, where its outcome goes, and the
+// slot it holds. Its Result lives in it, one allocation for both; what it
+// holds besides is dropped when it ends, since g.tasks keeps the Result.
+type task[T any] struct {
+	res   Result[T]
+	r     *Result[T] // &res, its outcome
+	i     int        // its index in g.tasks, once recorded
+	f     func(context.Context) (T, error)
+	fs    func(context.Context, *Result[T]) (T, error) // GoSelf's f, given r as well
+	rel   Release                                      // a Start's slot, given back when t ends; nil without a limit, or for a slot Go took (see work)
+	stack Stack                                        // tracked: where Go was called
+	self  job                                          // t, for the pointer a waiter keeps (Semaphore.take)
+	taken bool                                         // a finishing task's goroutine took t with its slot (Semaphore.passOn)
 }
 
-// record appends r to the tasks and returns its index. g.mu is held.
-func (g *TaskGroup[T]) record(r *Result[T]) int {
-	g.tasks = append(g.tasks, r)
-	g.noteStart()
+func newTask[T any](f func(context.Context) (T, error), fs func(context.Context, *Result[T]) (T, error), rel Release) *task[T] {
+	t := &task[T]{f: f, fs: fs, rel: rel}
+	t.r = &t.res
+	return t
+}
+
+func (t *task[T]) passed() { t.taken = true }
+
+// launch records t, a task with its slot, and starts its goroutine. It
+// returns t's Result. The caller already counted the start in g.active.
+func (g *TaskGroup[T]) launch(t *task[T]) *Result[T] {
+	g.lock()
+	g.record(t)
+	g.mu.Unlock()
+	go g.work(t)
+	return t.r
+}
+
+// record appends t to the tasks and sets its index. g.mu is held.
+func (g *TaskGroup[T]) record(t *task[T]) int {
+	g.tasks = append(g.tasks, t.r)
+	t.i = len(g.tasks) - 1
+	g.noteStart(t.stack)
 	g.progress.open()
-	return len(g.tasks) - 1
+	return t.i
 }
 
-// run is the body of a task's goroutine. finish is deferred so that it runs
-// even if f calls runtime.Goexit (run settles r before it returns or exits).
-func (g *TaskGroup[T]) run(i int, r *Result[T], f func(context.Context) (T, error), fs func(context.Context, *Result[T]) (T, error), rel Release) {
-	defer g.finish(i, r, rel)
-	if fs != nil {
-		f = func(ctx context.Context) (T, error) { return fs(ctx, r) }
+// work is the body of a task's goroutine: it runs t and, as long as the slot
+// t held can pass to a Go waiting for one, that Go's task, in the same
+// goroutine. A goroutine per task would start and end a goroutine per task
+// (runtime.newproc1 and gdestroy are most of what a task costs beyond its
+// work); a pool of workers that outlive their tasks would leave goroutines
+// behind an idle group. Here a goroutine lives while there is work queued
+// for its slot, and no longer.
+//
+// If f calls runtime.Goexit, the goroutine ends with it: the deferred finish
+// books t and gives its slot back, and the task waiting for it, if any, is
+// started in a goroutine of its own.
+func (g *TaskGroup[T]) work(t *task[T]) {
+	exited := true // until the loop ends: f called runtime.Goexit
+	defer func() {
+		if exited {
+			_, err := t.r.TryGet()
+			g.finish(t, err, giveBack)
+		}
+	}()
+	for t != nil {
+		f := t.f
+		if t.fs != nil {
+			fs, r := t.fs, t.r
+			f = func(ctx context.Context) (T, error) { return fs(ctx, r) }
+		}
+		err := run(g.ctx, f, t.r)
+		t = g.finish(t, err, passOn)
 	}
-	run(g.ctx, f, r)
+	exited = false
 }
 
-// finish books a settled task: its failure and the cancellation it causes,
-// then gives its slot back, so that a start waiting for the slot sees the
-// group already cancelled (errgroup starts it anyway), and only then counts
-// the task out, so that Wait's channel closes once every slot is back.
-func (g *TaskGroup[T]) finish(i int, r *Result[T], rel Release) {
-	_, err := r.TryGet()
-	if rel == nil {
-		g.lock()
-		g.done(i, err)
-		g.mu.Unlock()
-		return
+// What finish does with the slot of a task that ended: give it back, or pass
+// it on to the Go waiting at the head of the line, whose task it returns.
+type slotEnd uint8
+
+const (
+	giveBack slotEnd = iota
+	passOn
+)
+
+// finish books t, ended with err, and its failure and the cancellation it
+// causes; then gives its slot back, so that a start waiting for the slot
+// sees the group already cancelled (errgroup starts it anyway), and only
+// then counts t out, so that Wait's channel closes once every slot is back.
+// With passOn, a slot Go took goes to the next Go in line if it has one,
+// and finish returns that Go's task, recorded, for the caller to run.
+func (g *TaskGroup[T]) finish(t *task[T], err error, end slotEnd) *task[T] {
+	g.lock()
+	defer g.mu.Unlock()
+	g.book(t.i, err)
+	rel := t.rel
+	t.f, t.fs, t.rel, t.stack = nil, nil, nil, nil // not kept alive by the Result
+	var next *task[T]
+	switch {
+	case rel != nil:
+		// Under g.mu, which costs nothing more: the group only ever takes
+		// the Semaphore's mutex inside its own (Stats), never the other way.
+		rel()
+	case g.sem == nil:
+	case end == passOn:
+		next = g.passOn()
+	default:
+		g.sem.give(1)
 	}
-	g.lock()
-	g.book(i, err)
-	g.mu.Unlock()
-	rel()
-	g.lock()
 	g.leave()
-	g.mu.Unlock()
+	return next
+}
+
+// passOn passes a slot Go took to the Go waiting at the head of the line for
+// one, if any, and returns its task, recorded. The Semaphore passes it only
+// to a waiter whose context (the group's) has not ended, as goSlot starts a
+// task only if the group was live when its slot came. g.mu is held.
+func (g *TaskGroup[T]) passOn() *task[T] {
+	j := g.sem.passOn()
+	if j == nil {
+		return nil // given back
+	}
+	t := j.(*task[T])
+	g.record(t)
+	return t
 }
 
 // done books the end of a start (i < 0: not recorded) or of task i, which

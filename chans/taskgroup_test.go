@@ -216,6 +216,87 @@ func TestTaskGroupStartFIFO(t *testing.T) {
 	})
 }
 
+// goid is the id of the calling goroutine, from its stack's first line
+// ("goroutine 18 [running]:"), for tests that check where a task ran.
+func goid() string {
+	b := make([]byte, 64)
+	b = b[:runtime.Stack(b, false)]
+	f := strings.Fields(string(b))
+	return f[1]
+}
+
+// TestTaskGroupGoPassesSlotsOn: a task that ends while a Go waits for a slot
+// runs that Go's task in its own goroutine, in submission order, and no
+// goroutine outlives the work (synctest.Test fails if one does). A Start
+// waiting at the head of the line is served first, as FIFO asks, in the
+// goroutine Start made for it.
+func TestTaskGroupGoPassesSlotsOn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		tg := NewTaskGroup[int](t.Context(), 1, KeepGoing)
+		defer tg.Cancel()
+		var mu sync.Mutex
+		var order []int
+		where := map[int]string{}
+		body := func(i int) func(context.Context) (int, error) {
+			return func(context.Context) (int, error) {
+				mu.Lock()
+				order = append(order, i)
+				where[i] = goid()
+				mu.Unlock()
+				return i, nil
+			}
+		}
+		hold := make(chan struct{})
+		tg.Go(func(context.Context) (int, error) {
+			<-hold
+			return body(0)(nil)
+		})
+		for i := 1; i <= 4; i++ {
+			if i == 3 {
+				tg.Start(t.Context(), body(i)) // queues: a channel waiter, no job
+			} else {
+				go tg.Go(body(i))
+			}
+			synctest.Wait() // queued before the next call
+		}
+		close(hold)
+		vs, err := tg.Collect(t.Context())
+		is.NoErr(err)
+		is.Equal(vs, []int{0, 1, 2, 3, 4})
+		is.Equal(order, []int{0, 1, 2, 3, 4})
+		is.Equal(where[1], where[0]) // passed on
+		is.Equal(where[2], where[0])
+		is.True(where[3] != where[0]) // the Start's own goroutine
+		is.Equal(tg.sem.free(), int64(1))
+	})
+}
+
+// TestTaskGroupGoexitWithGoWaiting: a task that calls runtime.Goexit ends
+// its goroutine, so the slot cannot pass on in it: it goes back, and the Go
+// waiting for it starts its task in a goroutine of its own.
+func TestTaskGroupGoexitWithGoWaiting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		tg := NewTaskGroup[int](t.Context(), 1, KeepGoing)
+		defer tg.Cancel()
+		hold := make(chan struct{})
+		first := tg.Go(func(context.Context) (int, error) { <-hold; runtime.Goexit(); return 0, nil })
+		rs := make(chan *Result[int], 1)
+		go func() { rs <- tg.Go(func(context.Context) (int, error) { return 1, nil }) }()
+		synctest.Wait()
+		close(hold)
+		second := <-rs
+		<-tg.Wait()
+		_, err := first.TryGet()
+		is.True(errors.Is(err, ErrGoexit))
+		v, err := second.TryGet()
+		is.NoErr(err)
+		is.Equal(v, 1)
+		is.Equal(tg.sem.free(), int64(1))
+	})
+}
+
 func TestTaskGroupCancelOnFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		is := is.New(t)

@@ -992,8 +992,9 @@ type groupStats struct {
 // nanotime may be negative, in a synctest bubble, whose clock starts in 2000.)
 const notStamped = math.MinInt64
 
-// noteStart stamps the task just recorded; g.mu is held.
-func (g *TaskGroup[T]) noteStart() {
+// noteStart stamps the task just recorded, submitted at stack if its caller
+// took it (nil: here); g.mu is held.
+func (g *TaskGroup[T]) noteStart(stack Stack) {
 	i := len(g.tasks) - 1
 	if !g.st.stamp && g.st.tr == nil {
 		return // nobody has asked: no clock read, and no entry, per task
@@ -1006,7 +1007,10 @@ func (g *TaskGroup[T]) noteStart() {
 		if g.st.stacks == nil {
 			g.st.stacks = make(map[int]Stack)
 		}
-		g.st.stacks[i] = callers()
+		if stack == nil {
+			stack = callers()
+		}
+		g.st.stacks[i] = stack
 	}
 }
 

@@ -90,6 +90,7 @@ type ask[T any] struct {
 	n     int          // weight: permits wanted (Semaphore.AcquireN); a Queue putter's slot; a Mailbox grant's sequence number
 	write bool         // a writer (RWLock)
 	match func(T) bool // selective waits (Mailbox.Receive): which grants the waiter takes; nil takes all
+	job   job          // what a holder that passes its grant on may run instead of the waiter (Semaphore.passOn); nil: none
 }
 
 // A waiter is one caller of a waiting method. It sits in at most one of the
@@ -104,6 +105,7 @@ type waiter[T any] struct {
 	crowd        *crowd[T]    // the shared registration watching ctx; nil if none
 	n            int          // see ask
 	match        func(T) bool // see ask
+	job          job          // see ask
 	write        bool         // see ask
 	state        waitState
 	kind         waitKind
@@ -325,7 +327,7 @@ func (q *waitq[T]) newWaiter(ctx context.Context, a ask[T], kind waitKind) *wait
 		w.ch = make(chan T, 1)
 	}
 	w.ctx, w.kind, w.state = ctx, kind, idle
-	w.n, w.write, w.match = a.n, a.write, a.match
+	w.n, w.write, w.match, w.job = a.n, a.write, a.match, a.job
 	w.watch = watchOf(ctx, kind)
 	q.noteNew(w)
 	return w
@@ -341,7 +343,7 @@ func (q *waitq[T]) recycle(w *waiter[T]) {
 	if w.kind == byChannel {
 		w.ch = nil // the caller's
 	}
-	w.ctx, w.match, w.state = nil, nil, idle
+	w.ctx, w.match, w.job, w.state = nil, nil, nil, idle
 	w.next, q.free = q.free, w
 	q.nfree++
 }
@@ -929,7 +931,7 @@ func (q *waitq[T]) block(w *waiter[T]) (v T, ok bool, cause error) {
 // a stack that newWaiter empties in one swap, under the mutex, which leaves
 // no room for the ABA of popping one at a time.
 func (q *waitq[T]) giveBack(w *waiter[T]) {
-	w.ctx, w.match, w.state = nil, nil, idle
+	w.ctx, w.match, w.job, w.state = nil, nil, nil, idle
 	for {
 		head := q.returned.Load()
 		w.next = head
