@@ -393,7 +393,6 @@ type task[T any] struct {
 	fs    func(context.Context, *Result[T]) (T, error) // GoSelf's f, given r as well
 	rel   Release                                      // a Start's slot, given back when t ends; nil without a limit, or for a slot Go took (see work)
 	stack Stack                                        // tracked: where Go was called
-	self  job                                          // t, for the pointer a waiter keeps (Semaphore.take)
 	taken bool                                         // a finishing task's goroutine took t with its slot (Semaphore.passOn)
 }
 
