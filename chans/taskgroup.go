@@ -194,6 +194,14 @@ func (g *TaskGroup[T]) goRecorded(f func(context.Context) (T, error), fs func(co
 	if g.st.tr != nil {
 		t.stack = callers() // where Go was called, whoever records the task
 	}
+	if ctx.Err() == nil && (g.sem == nil || g.sem.grabFast(1)) {
+		// A slot free at once (one compare-and-swap, fine under g.mu, which
+		// the Semaphore never takes): recorded in the same critical section.
+		g.record(t)
+		g.mu.Unlock()
+		go g.work(t)
+		return t.r
+	}
 	g.mu.Unlock()
 	if err := g.goSlot(ctx, t); err != nil {
 		t.r.Fail(err)
@@ -724,7 +732,6 @@ func (g *TaskGroup[T]) Stats() Stats {
 	s.Cancels = g.st.gaveUp + g.st.notStarted
 	if g.sem != nil {
 		g.sem.mu.Lock()
-		g.sem.q.attach(&g.sem.mu, g.sem) // not bind: the group tracks its slots itself
 		g.sem.q.sweep()
 		var slots Stats
 		g.sem.q.snapshot(&slots, now, says("slot"))
