@@ -877,14 +877,21 @@ func (w *waiter[T]) Cause() error {
 func (q *waitq[T]) block(w *waiter[T]) (v T, ok bool, cause error) {
 	q.mu.Unlock()
 	received := false
-	select {
-	case v = <-w.ch:
-		if w.state == handed { // written before the send: no lock needed to read it
-			q.giveBack(w)
-			return v, true, nil
-		}
+	if done := w.ctx.Done(); done == nil {
+		// A ctx that cannot end: a plain receive, where a select would
+		// cost its setup and a lock on both channels for nothing.
+		v = <-w.ch
 		received = true
-	case <-w.ctx.Done():
+	} else {
+		select {
+		case v = <-w.ch:
+			received = true
+		case <-done:
+		}
+	}
+	if received && w.state == handed { // written before the send: no lock needed to read it
+		q.giveBack(w)
+		return v, true, nil
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock() // dispatch may run a user's callback, which may panic
