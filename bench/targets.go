@@ -59,7 +59,7 @@ var targets = []target{
 	{"EventWaitSet", allocsOp, "", 0, "0 allocs", "first report", whyLatch},
 	{"ResultDone", nsOp, "chan", 1.2, "≤ 1.2× a closed-channel receive", "first report", whyLatch},
 	{"ResultDone", allocsOp, "", 0, "0 allocs", "first report", whyLatch},
-	{"LockContended", nsOp, "xsync", 1.1, "≤ 1.1× x/sync contended", "first report", whyContended},
+	{"LockContended", nsOp, "xsync", 1.1, "≤ 1.1× x/sync contended", "first report", whyContendedChan},
 	{"QueuePutGet", nsOp, "chan", 3, "≤ 3× a buffered channel send+receive", "first report", whyQueueChannel},
 	{"QueuePutGetCtx", nsOp, "chan", 3, "≤ 3× a buffered channel send+receive", "first report", whyQueueChannel},
 	{"Unbounded", nsOp, "chanx", 0.5, "≥ 2× faster than chanx per item", "first report", whyUnbounded},

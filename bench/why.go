@@ -62,14 +62,15 @@ queues (a few loads each when nobody waits), checks shutdown and capacity and mo
 the ring buffer; TryPut then runs dispatch. The channel does the same under its own lock with less
 bookkeeping. The profile shows that bookkeeping; the gap is small and moves from round to round.`
 
-const whyContended = `Most acquisitions queue and are handed the lock by a release. A queued waiter of package
-chans waits in waitq.block, a select on its waiter's channel and ctx.Done() (runtime.selectgo in
-the CPU profile), and once woken it takes the Lock's sync.Mutex again to recycle its waiter, on a
-mutex that the other goroutines are contending for; x/sync's waiter also selects on its channel and
-ctx.Done(), but returns without retaking the semaphore's mutex once it was readied. A grant to a
-blocking waiter carries no Release (AcquireWait makes the one it returns), so a handoff allocates
-one closure; x/sync makes its channel and its list element per queued waiter. The scheduler's part
-(schedule, findRunnable, casgstatus) is the same on both sides.`
+const whyContended = `Most acquisitions queue and are handed the lock by a release. The releaser takes the Lock's
+sync.Mutex (waiters are queued, so the fast path is closed) and sends the grant into the head
+waiter's channel. A queued AcquireWait waits in waitq.block with a plain receive on its waiter's
+channel (its ctx, Background, cannot end, so there is no select), and once woken puts its waiter
+back on a lock-free stack without retaking the mutex; a grant to a blocking waiter carries no
+Release, so AcquireWait makes the one it returns, one closure per handoff. x/sync's waiter makes
+its channel and its list element per queued waiter and selects on its channel and ctx.Done(). The
+CPU profile shows the channel operations (chanrecv, chansend and their locks), the Lock's mutex and
+the scheduler's part (schedule, findRunnable, casgstatus), the same on both sides.`
 
 const whyFirstLocks = `The allocation profile counts 7 allocations per call against reflect.Select's 5: 5 in
 waitq.newWaiter, for 2.5 waiters per call on average (First starts the ops in argument order and
@@ -87,14 +88,23 @@ wins, its Release; a Case keeps the record of its started branch for the next ca
 started. The CPU profile shows the allocator (mallocgc, makechan, memclr), the collector's work and
 the primitives' mutexes; the native select allocates nothing.`
 
+const whyContendedChan = `Most acquisitions queue and are handed the lock by a release. A queued <-Acquire costs a
+channel of its own, which runtime.makechan allocates as two objects (the element, a Release, is a
+func), and its Release closure: the 3 allocations per op of the allocation profile, against
+x/sync's 2 (its channel and its list element). The releaser takes the Lock's sync.Mutex, sends the
+grant and closes the channel; with a ctx that cannot end (Background, as here) the grant is final
+once sent, so nothing is registered and nothing kept. The CPU profile shows the allocator
+(mallocgc, makechan), the channel operations and their locks (chanrecv, chansend, lock2/unlock2),
+the Lock's mutex, and the scheduler's part, the same on both sides.`
+
 const whyHandoff = `Both sides wake a parked goroutine per op (handoffs/op, in the info rows, says how nearly
 every acquisition was a handoff). A handoff of a Lock: the releaser takes the Lock's sync.Mutex
 (waiters are queued, so the fast path is closed), dispatch sends the grant into the head waiter's
-channel, which readies it; the woken waiter leaves its select (waitq.block, runtime.selectgo in the
-CPU profile), takes the mutex again to recycle its waiter and makes its Release (the one allocation
-per handoff); the releaser's next AcquireWait takes the mutex, queues and parks in the same select.
-The ping-pong is one unbuffered send that hands the value straight to the parked receiver: no
-select, no mutex, no allocation.`
+channel, which readies it; the woken waiter returns from its receive (waitq.block; its ctx cannot
+end, so a plain receive, not a select), puts its waiter back on a lock-free stack and makes its
+Release (the one allocation per handoff); the releaser's next AcquireWait takes the mutex, queues
+and parks. The ping-pong is one unbuffered send that hands the value straight to the parked
+receiver: no mutex, no waiter, no allocation.`
 
 const whyFanout = `Per task, 2.6 to 2.7 allocations against errgroup's 2 (the allocation profile counts them per op of
 1,000 tasks): 1,000 for the task and its Result, one struct; 1,000 for the task func the
