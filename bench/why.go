@@ -106,10 +106,10 @@ Release (the one allocation per handoff); the releaser's next AcquireWait takes 
 and parks. The ping-pong is one unbuffered send that hands the value straight to the parked
 receiver: no mutex, no waiter, no allocation.`
 
-const whyFanout = `Per task, 2.6 to 2.7 allocations against errgroup's 2 (the allocation profile counts them per op of
+const whyFanout = `Per task, about 2.7 allocations against errgroup's 2 (the allocation profile counts them per op of
 1,000 tasks): 1,000 for the task and its Result, one struct; 1,000 for the task func the
 benchmark passes (errgroup's has the same); and the closure of the go statement for each task
-that starts a goroutine, 600 to 700 of the 1,000. A task that ends while a Go waits for a slot runs
+that starts a goroutine, about 700 of the 1,000. A task that ends while a Go waits for a slot runs
 that Go's task in its own goroutine (Semaphore.passOn), but here the submitting goroutine shares two
 cores with eight tasks and is often not queued yet when a task ends, so that goroutine exits and the
 next Go starts a new one. The CPU profile shows what errgroup does not do: per task the group's
