@@ -65,8 +65,9 @@ func main() {
 }
 
 // openFile opens a file to hash; a variable so that tests can make a file
-// unreadable (the tests run as root, whom permissions do not stop).
-var openFile = func(path string) (io.ReadCloser, error) { return os.Open(path) }
+// unreadable (the tests run as root, whom permissions do not stop) or make
+// its open hang until ctx, the stage's, has ended.
+var openFile = func(_ context.Context, path string) (io.ReadCloser, error) { return os.Open(path) }
 
 // sum is one hashed file, or the reason it could not be.
 type sum struct {
@@ -175,7 +176,7 @@ func walk(ctx context.Context, root string, c *counts) iter.Seq[string] {
 // hashFile returns the SHA-256 of the file at path; a cancelled ctx stops a
 // large file between blocks.
 func hashFile(ctx context.Context, path string) sum {
-	f, err := openFile(path)
+	f, err := openFile(ctx, path)
 	if err != nil {
 		return sum{path: path, err: err}
 	}

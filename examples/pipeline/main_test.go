@@ -40,11 +40,11 @@ func makeTree(t *testing.T, files map[string]string) string {
 func failOpen(t *testing.T, suffix string, err error) {
 	orig := openFile
 	t.Cleanup(func() { openFile = orig })
-	openFile = func(p string) (io.ReadCloser, error) {
+	openFile = func(ctx context.Context, p string) (io.ReadCloser, error) {
 		if strings.HasSuffix(p, suffix) {
 			return nil, err
 		}
-		return orig(p)
+		return orig(ctx, p)
 	}
 }
 
@@ -199,13 +199,17 @@ func TestRunInterrupted(t *testing.T) {
 	reached := make(chan struct{})
 	orig := openFile
 	t.Cleanup(func() { openFile = orig })
-	openFile = func(p string) (io.ReadCloser, error) {
+	openFile = func(sctx context.Context, p string) (io.ReadCloser, error) {
 		if strings.HasSuffix(p, "f010") {
 			close(reached)
-			<-ctx.Done() // hangs until interrupted
-			return nil, ctx.Err()
+			// Hangs until interrupted, as the stage sees it: the test's ctx
+			// closes its Done before it cancels the contexts derived from
+			// it, so a wait on ctx could return while the stage's ctx is
+			// still live, and the worker would go on hashing.
+			<-sctx.Done()
+			return nil, sctx.Err()
 		}
-		return orig(p)
+		return orig(sctx, p)
 	}
 	done := make(chan error, 1)
 	var out bytes.Buffer
