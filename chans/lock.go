@@ -205,10 +205,10 @@ func (l *Lock) lockWait(ctx context.Context) (uint64, error) {
 // reports whether it did: true with the Release of the lock, false with a
 // nil Release and nothing taken.
 func (l *Lock) TryAcquire() (Release, bool) {
-	if gen, ok := l.grabFast(); ok {
+	switch gen, o := l.tryFast(); o {
+	case fastTaken:
 		return l.releaser(gen), true
-	}
-	if l.state.Load()&(lockSlow|lockBorn) == lockBorn {
+	case fastRefused:
 		return nil, false // held, and nothing tracked that could free it
 	}
 	l.mu.Lock()
@@ -263,13 +263,22 @@ func (l *Lock) String() string {
 // clear, so its first call takes the mutex, where TrackAll sees it (see
 // born): the same one mask as without it, and no check of TrackAll here.
 func (l *Lock) grabFast() (uint64, bool) {
+	gen, o := l.tryFast()
+	return gen, o == fastTaken
+}
+
+// tryFast is grabFast for TryAcquire, which needs to know why it failed.
+func (l *Lock) tryFast() (uint64, fastOutcome) {
 	for {
 		s := l.state.Load()
-		if s&(lockHeld|lockSlow|lockBorn) != lockBorn {
-			return 0, false
+		if s&(lockSlow|lockBorn) != lockBorn {
+			return 0, fastSlow
+		}
+		if s&lockHeld != 0 {
+			return 0, fastRefused
 		}
 		if l.state.CompareAndSwap(s, (s+lockGen)|lockHeld) {
-			return (s + lockGen) / lockGen, true
+			return (s + lockGen) / lockGen, fastTaken
 		}
 	}
 }

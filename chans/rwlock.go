@@ -172,10 +172,10 @@ func (l *RWLock) TryAcquireRead() (Release, bool) { return l.try(false) }
 func (l *RWLock) TryAcquireWrite() (Release, bool) { return l.try(true) }
 
 func (l *RWLock) try(write bool) (Release, bool) {
-	if l.grabFast(write) {
+	switch l.tryFast(write) {
+	case fastTaken:
 		return l.releaser(write), true
-	}
-	if l.state.Load()&(rwSlow|rwBorn) == rwBorn {
+	case fastRefused:
 		return nil, false
 	}
 	l.mu.Lock()
@@ -253,14 +253,20 @@ func taken(st int64, write bool) int64 {
 // compare-and-swap lost to another caller (two readers at once) is tried
 // again (see Lock.grabFast). A fresh RWLock has rwBorn clear, so its first
 // call takes the mutex, where TrackAll sees it (see born).
-func (l *RWLock) grabFast(write bool) bool {
+func (l *RWLock) grabFast(write bool) bool { return l.tryFast(write) == fastTaken }
+
+// tryFast is grabFast for the Try methods, which need to know why it failed.
+func (l *RWLock) tryFast(write bool) fastOutcome {
 	for {
 		st := l.state.Load()
-		if st&(rwSlow|rwBorn) != rwBorn || !l.can(st, write) {
-			return false
+		if st&(rwSlow|rwBorn) != rwBorn {
+			return fastSlow
+		}
+		if !l.can(st, write) {
+			return fastRefused
 		}
 		if l.state.CompareAndSwap(st, taken(st, write)) {
-			return true
+			return fastTaken
 		}
 	}
 }

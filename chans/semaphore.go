@@ -283,10 +283,10 @@ func (s *Semaphore) TryAcquireN(n int) (Release, bool) {
 	if n < 0 {
 		panic("chans: Semaphore.TryAcquireN with negative n")
 	}
-	if s.grabFast(n) {
+	switch s.tryFast(n) {
+	case fastTaken:
 		return s.releaser(n), true
-	}
-	if s.state.Load()&semSlow == 0 {
+	case fastRefused:
 		return nil, false
 	}
 	s.mu.Lock()
@@ -382,6 +382,23 @@ func (s *Semaphore) grabFast(n int) bool {
 		}
 		if s.state.CompareAndSwap(st, st-int64(n)<<1) {
 			return true
+		}
+	}
+}
+
+// tryFast is grabFast for TryAcquireN, which needs to know why it failed
+// (grabFast keeps its own loop, small enough to inline into the acquires).
+func (s *Semaphore) tryFast(n int) fastOutcome {
+	for {
+		st := s.state.Load()
+		if st&semSlow != 0 {
+			return fastSlow
+		}
+		if st>>1 < int64(n) {
+			return fastRefused
+		}
+		if s.state.CompareAndSwap(st, st-int64(n)<<1) {
+			return fastTaken
 		}
 	}
 }

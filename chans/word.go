@@ -26,3 +26,16 @@ func setSlow[W int64 | uint64](w atomicWord[W], slow W, on bool) {
 		}
 	}
 }
+
+// fastOutcome is what a Try's lock-free path found. The Try must decide from
+// one load of the word: the tempting version tries the fast path and, when
+// it fails, loads the word again to see whether the mutex has anything to
+// add, and so fails a Try whose first load saw the slow bit (a first call,
+// or a waiter leaving) and whose second saw it clear and the grant free.
+type fastOutcome uint8
+
+const (
+	fastSlow    fastOutcome = iota // the slow bit is set: the mutex decides
+	fastTaken                      // taken with one compare-and-swap
+	fastRefused                    // the word alone says no: held, or too few free
+)
