@@ -129,6 +129,51 @@ func TestChoiceWaitAfterEnd(t *testing.T) {
 	is.True(errors.Is(late.Err(), context.Canceled))
 }
 
+// TestChoiceForeignWaiterInADroppedOpsRange: a foreign op's goroutine
+// registers its wait with the choice while the next op starts, and that op
+// then closes (drops out). The waiter lies in the dropped op's range of
+// registrations, so First must arm it there: armRest counts the range as
+// covered. Unarmed, it was never queued, and First hung until its ctx ended
+// (here, synctest's deadlock), where Select won.
+func TestChoiceForeignWaiterInADroppedOpsRange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		var l Lock
+		r, _ := l.TryAcquire()
+		goOn, registered := make(chan struct{}), make(chan struct{})
+		foreign := func(ctx context.Context) <-chan Release {
+			out := make(chan Release, 1)
+			go func() {
+				defer close(out)
+				<-goOn
+				in := l.Acquire(ctx) // registers with the choice now
+				close(registered)
+				if rel, ok := <-in; ok {
+					out <- rel
+				}
+			}()
+			return out
+		}
+		dropsOut := func(context.Context) <-chan Release {
+			close(goOn)
+			<-registered // inside this op's range
+			return closed[Release]()
+		}
+		res := make(chan int, 1)
+		go func() {
+			i, rel, err := selectx.First(bg(), foreign, dropsOut)
+			is.NoErr(err)
+			rel()
+			res <- i
+		}()
+		synctest.Wait()
+		r() // the foreign wait must be queued to get this
+		is.Equal(<-res, 0)
+		synctest.Wait()
+		is.True(!l.Locked())
+	})
+}
+
 // An op that waits on a chans channel of its own making (a wrapper) is not
 // served by chans as far as First can tell, but the wait it made must still
 // be armed after the first pass, or it would never be granted: here the

@@ -73,9 +73,12 @@ func (r *race[T]) start(i int, op Op[T]) {
 // arm queues the waiters op i registered, if chans left them unarmed in
 // the first pass. All of them, not only the one that serves the op: an op
 // that waits on a chans channel of its own making (a wrapper) would
-// otherwise never be granted.
+// otherwise never be granted. And even for an op that has dropped out (its
+// channel closed): its range may hold a waiter that a foreign op's goroutine
+// registered while op i started, which armRest counts as covered and so
+// leaves alone. Arming a waiter that is no longer unarmed does nothing.
 func (r *race[T]) arm(i int) {
-	if r.chs[i] != nil && r.regs[i][1] > r.regs[i][0] {
+	if r.regs[i][1] > r.regs[i][0] {
 		r.c.ArmRange(r.regs[i][0], r.regs[i][1])
 	}
 }
