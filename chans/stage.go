@@ -216,7 +216,7 @@ func Sink[T any](p *Pipeline, in *Queue[T], n int, f func(context.Context, T) er
 						return
 					}
 					if err := f(p.ctx, v); err != nil {
-						p.fail(err)
+						p.bookErr(err)
 					}
 					in.TaskDone()
 				}
@@ -270,7 +270,7 @@ func (s *stageRun[A, B]) work(ordered bool) {
 		}
 		switch {
 		case err != nil:
-			s.p.fail(err)
+			s.p.bookErr(err)
 		case !give(ctx, s.out, b):
 			s.p.drop(1)
 		}
@@ -361,6 +361,20 @@ func (p *Pipeline) fail(err error) {
 	p.failed++
 	p.mu.Unlock()
 	p.cancel(err)
+}
+
+// bookErr books err, returned by a stage's or a sink's function for an item:
+// a failure, unless the pipeline's ctx had ended and err only says so (the
+// function saw the stop, or another part's failure, and gave up on the item),
+// which is a drop, since a stop is not a failure. The tempting version calls
+// fail for every error, and then Stop(true) reports a failure for each
+// function that was running when it came.
+func (p *Pipeline) bookErr(err error) {
+	if ctxErr := p.ctx.Err(); ctxErr != nil && (errors.Is(err, ctxErr) || errors.Is(err, context.Cause(p.ctx))) {
+		p.drop(1)
+		return
+	}
+	p.fail(err)
 }
 
 func (p *Pipeline) drop(n int) {

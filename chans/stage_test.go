@@ -190,9 +190,13 @@ func TestStageFailure(t *testing.T) {
 
 // Stop(false) drains stage by stage; Stop(true) drops what is left and
 // counts it.
+// TestStageStop: a stop drains or drops, and is no failure, whether the
+// function in flight finishes its item or gives up on it with ctx.Err()
+// (counted as dropped, not failed).
 func TestStageStop(t *testing.T) {
-	for _, immediate := range []bool{false, true} {
-		t.Run(fmt.Sprint("immediate=", immediate), func(t *testing.T) {
+	for _, c := range []struct{ immediate, givesUp bool }{{false, false}, {true, false}, {true, true}} {
+		immediate := c.immediate
+		t.Run(fmt.Sprintf("immediate=%v/givesUp=%v", c.immediate, c.givesUp), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				is := is.New(t)
 				p := NewPipeline(t.Context())
@@ -205,24 +209,28 @@ func TestStageStop(t *testing.T) {
 					select {
 					case <-gate:
 					case <-ctx.Done():
+						if c.givesUp {
+							return 0, ctx.Err()
+						}
 					}
 					return i, nil
 				})
-				var c collector[int]
-				Sink(p, mid, 1, c.sink)
+				var got collector[int]
+				Sink(p, mid, 1, got.sink)
 				p.Start()
 				synctest.Wait()
 				p.Stop(immediate)
 				close(gate)
 				<-p.Wait()
 				is.NoErr(p.Err())
+				is.Equal(p.Failed(), 0)
 				if immediate {
-					is.Equal(len(c.items()), 0)
+					is.Equal(len(got.items()), 0)
 					is.Equal(p.Dropped(), 20) // 19 in the queue, 1 in flight
 					is.Equal(in.Len(), 0)
 					is.Equal(in.Unfinished(), 0)
 				} else {
-					is.Equal(c.items(), slices.Collect(seq(20)))
+					is.Equal(got.items(), slices.Collect(seq(20)))
 					is.Equal(p.Dropped(), 0)
 				}
 				is.Equal(in.TryPut(99), ErrShutdown)

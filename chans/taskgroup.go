@@ -451,6 +451,17 @@ func (g *TaskGroup[T]) work(t *task[T]) {
 		}
 	}()
 	for t != nil {
+		if t.taken {
+			// As goSlot does after its wait: a task whose slot came as the
+			// group ended does not start. The pass was decided under the
+			// Semaphore's mutex while the group was live, but Cancel may
+			// have returned since.
+			if err := notStarted(g.ctx, g.ctx); err != nil {
+				t.r.Fail(err)
+				t = g.finish(t, err, passOn)
+				continue
+			}
+		}
 		f := t.f
 		if t.fs != nil {
 			fs, r := t.fs, t.r
