@@ -204,7 +204,9 @@ func TestServerRestart(t *testing.T) {
 	var mu sync.Mutex
 	var want []int
 	maybe := make(map[int]bool)
-	wctx, stop := context.WithCancel(context.Background())
+	wctx, stop := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer stop()
+	pctx := ctx(t) // one deadline for every put, retries included (ctx(t) makes a fresh one)
 	var workers sync.WaitGroup
 	for g := range 4 {
 		workers.Go(func() { work(wctx, pool, q, rand.New(rand.NewPCG(uint64(g), 3))) })
@@ -221,7 +223,7 @@ func TestServerRestart(t *testing.T) {
 					close(restarted)
 				}
 				for {
-					err := <-q.Put(ctx(t), i)
+					err := <-q.Put(pctx, i)
 					mu.Lock()
 					switch {
 					case err == nil:
@@ -233,7 +235,7 @@ func TestServerRestart(t *testing.T) {
 					if err == nil || errors.Is(err, dist.ErrOutcomeUnknown) {
 						break
 					}
-					if ctx(t).Err() != nil {
+					if pctx.Err() != nil {
 						t.Errorf("put %d: %v", i, err)
 						return
 					}
@@ -244,7 +246,11 @@ func TestServerRestart(t *testing.T) {
 		})
 	}
 	producers.Wait()
-	<-restarted
+	select {
+	case <-restarted:
+	default:
+		t.Fatal("the producer that restarts the server returned before it did")
+	}
 	select {
 	case <-q.Join():
 	case <-time.After(2 * time.Minute):

@@ -109,6 +109,42 @@ func TestInterleaveCloseDuringClaim(t *testing.T) {
 	is.True(owner == nil) // returned, not left claimed
 }
 
+// TestInterleaveCloseWithItemUnreceived: a Get's item waits in its channel,
+// unreceived, when the queue is closed, and the getter's ctx ends after. The
+// item is taken back then, by which time the queue has returned everything
+// else it held; it must go back to the server too, not stay claimed by this
+// live process (which no rescuer frees) until the Client closes.
+func TestInterleaveCloseWithItemUnreceived(t *testing.T) {
+	is := is.New(t)
+	c, pool := newClient(t)
+	q := newQueue(t, c)
+	is.NoErr(<-q.Put(ctx(t), 1))
+	gctx, cancel := context.WithCancel(ctx(t))
+	ch := q.Get(gctx)
+	deadline := time.Now().Add(time.Minute)
+	for len(ch) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the item did not reach the Get's channel within a minute")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	q.Close()
+	cancel()
+	for {
+		var owner *int32
+		is.NoErr(pool.QueryRow(ctx(t), `SELECT owner FROM turnstile_items WHERE queue = $1`, q.Name()).Scan(&owner))
+		if owner == nil {
+			break // returned
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the item taken back after Close stayed claimed by this process")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	_, ok := <-ch
+	is.True(!ok) // taken back: the channel yields nothing now
+}
+
 // TestInterleaveClaimOutcomeUnknown: the server commits a claim but its
 // answer is held back (a loopback proxy) until the client's statement
 // timeout closes the connection, so the outcome is unknown to the client,

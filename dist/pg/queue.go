@@ -484,9 +484,14 @@ func (q *Queue[T]) get(ctx context.Context, try bool) *getReq[T] {
 // item sent but not received comes back (the channel is closed after the
 // send, so the receive cannot block: it yields the item, or nothing if the
 // caller took it first).
+//
+// Once the queue is closed, nobody takes back what putBack keeps (finish has
+// returned it already), so an item taken back then goes straight back to the
+// server: else it would stay claimed by this live process, which no rescuer
+// frees, until the Client closes.
 func (q *Queue[T]) abandon(r *getReq[T]) {
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	var back *Item[T]
 	switch r.state {
 	case queued:
 		q.reqs = slices.DeleteFunc(q.reqs, func(x *getReq[T]) bool { return x == r })
@@ -495,9 +500,18 @@ func (q *Queue[T]) abandon(r *getReq[T]) {
 	case granted:
 		r.state = gone
 		if it, ok := <-r.ch; ok {
-			q.putBack(it)
-			q.poke()
+			if q.closed {
+				back = it
+			} else {
+				q.putBack(it)
+				q.poke()
+			}
 		}
+	}
+	q.mu.Unlock()
+	if back != nil && q.c.enter() {
+		defer q.c.wg.Done()
+		q.returnItems([]*Item[T]{back})
 	}
 }
 
