@@ -437,9 +437,11 @@ func (q *Queue[T]) All(ctx context.Context) iter.Seq[*Item[T]] {
 
 // TryGet claims the next ready item if there is one and no getter of this
 // process waits: otherwise it returns an error wrapping dist.ErrEmpty, or
-// dist.ErrShutdown once the queue is shut down and drained. It waits for one
-// claiming round trip (not for an item): if ctx ends first it returns
-// ctx.Err(), and an item claimed meanwhile goes back as for Get.
+// dist.ErrShutdown once the queue is shut down and drained. It waits for a
+// claiming round trip that the server answers (not for an item); while the
+// server cannot be reached (a restart) it keeps trying, so give it a ctx that
+// ends: if ctx ends first it returns ctx.Err(), and an item claimed
+// meanwhile goes back as for Get.
 func (q *Queue[T]) TryGet(ctx context.Context) (*Item[T], error) {
 	return q.get(ctx, true).wait()
 }
