@@ -112,7 +112,12 @@
 // A primitive called name keeps its waiters under name+"/~/" (values: "x"
 // for an exclusive claim, "n/limit" for n permits), the markers of
 // unanswered requests under name+"/~gone/", and an Event its flag at
-// name+"/~event". No element of a name may start with "~". Primitives of
+// name+"/~event". A marker stays until its session ends (it is under the
+// session's lease): etcd gives no moment after which a request that timed
+// out on the client can no longer be applied, so the marker that turns such
+// a late put into a no-op is never deleted early. A long-lived session on a
+// network that often loses answers to acquires thus keeps one small key per
+// lost answer; closing the session removes them. No element of a name may start with "~". Primitives of
 // different kinds on one name share the queue consistently: a Lock and a
 // Semaphore called "x" exclude each other as their claims say.
 package etcd
