@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/matryer/is"
 	"github.com/turnstile-go/turnstile/chans"
@@ -40,6 +41,22 @@ func raceCtx(parent context.Context) (context.Context, context.CancelFunc) {
 	return ctx, cancel
 }
 
+// waitAll waits for wg, and fails the test after a minute: a lost wake-up
+// would otherwise hang until go test's own timeout, with no word on where.
+func waitAll(t *testing.T, wg *sync.WaitGroup) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("racers still running after a minute (a lost wake-up?)")
+	}
+}
+
 func TestRaceFirstOverLocks(t *testing.T) {
 	is := is.New(t)
 	var locks [3]chans.Lock
@@ -68,7 +85,7 @@ func TestRaceFirstOverLocks(t *testing.T) {
 			}
 		})
 	}
-	wg.Wait()
+	waitAll(t, &wg)
 	for i := range locks {
 		is.True(!locks[i].Locked()) // a grant taken and not handed out would leave one locked
 		_, ok := locks[i].TryAcquire()
@@ -104,7 +121,7 @@ func TestRaceFirstOverSemaphores(t *testing.T) {
 			}
 		})
 	}
-	wg.Wait()
+	waitAll(t, &wg)
 	is.Equal(sems[0].Value(), 2)
 	is.Equal(sems[1].Value(), 3)
 	is.Equal(sems[2].Value(), 1)
@@ -151,9 +168,9 @@ func TestRaceFirstOverQueues(t *testing.T) {
 			}
 		})
 	}
-	getters.Wait()
+	waitAll(t, &getters)
 	stopProducer()
-	producer.Wait()
+	waitAll(t, &producer)
 	received := len(seen)
 	for _, q := range qs {
 		for q.Len() > 0 {
@@ -202,7 +219,7 @@ func TestRaceSelectLockOrItem(t *testing.T) {
 			}
 		})
 	}
-	wg.Wait()
+	waitAll(t, &wg)
 	is.True(!lock.Locked())
 	is.Equal(int(got.Load())+q.Len(), racers*rounds/4)
 }
@@ -251,7 +268,7 @@ func TestRaceCompletedAndAll(t *testing.T) {
 			}
 		})
 	}
-	wg.Wait()
+	waitAll(t, &wg)
 	for _, s := range sems {
 		is.Equal(s.Value(), 2)
 	}

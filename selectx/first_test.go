@@ -104,16 +104,23 @@ func TestFirstContextEndsWithGrantBuffered(t *testing.T) {
 	for range 200 {
 		synctest.Test(t, func(t *testing.T) {
 			is := is.New(t)
-			a, b := newPool(1), newPool(1)
+			// a has no permit, so First goes on to start b; b's op grants at
+			// once, then frees a permit of a's, which goes to First's queued
+			// waiter there, then ends ctx: both grants sit in their channels.
+			a, b := newPool(0), newPool(1)
 			ctx, cancel := context.WithCancel(t.Context())
+			started := false
 			cancelAfter := func(op Op[func()]) Op[func()] {
 				return func(ctx context.Context) <-chan func() {
+					started = true
 					c := op(ctx)
+					a.release()
 					cancel()
 					return c
 				}
 			}
 			i, release, err := First(ctx, a.acquire, cancelAfter(b.acquire))
+			is.True(started) // the moment this test is about did happen
 			ps := []*pool{a, b}
 			synctest.Wait()
 			if err != nil {
