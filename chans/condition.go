@@ -39,7 +39,8 @@ type Condition struct {
 // a channel with a buffer of one, closed after yielding at most one value:
 // struct{}{} (ok true) when a Notify reached this waiter, or nothing (closed,
 // ok false) if ctx ended first or had ended at the call. A notification left
-// unreceived when ctx ends goes to the next waiter. A caller that never
+// unreceived when ctx ends goes to the next waiter, and a receive after that
+// yields closed (ok false). A caller that never
 // receives keeps its place (and any notification it got) until ctx ends.
 func (c *Condition) Wait(ctx context.Context) <-chan struct{} {
 	checkCtx(ctx, "Condition.Wait")

@@ -64,7 +64,8 @@ func NewRWLock(maxReaders int) *RWLock {
 // AcquireRead asks for a read lock. The channel has a buffer of one and is
 // closed after yielding at most one Release: the Release once this caller
 // reads under the lock, or nothing if ctx ended first (or at the call). A
-// read grant left unreceived when ctx ends is taken back; a caller that never
+// read grant left unreceived when ctx ends is taken back, and a receive after
+// that yields closed (a nil Release, ok false); a caller that never
 // receives and never lets ctx end keeps a reader slot until it does.
 // AcquireRead panics if ctx is nil.
 func (l *RWLock) AcquireRead(ctx context.Context) <-chan Release {

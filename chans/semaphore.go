@@ -95,7 +95,7 @@ func (s *Semaphore) Acquire(ctx context.Context) <-chan Release {
 // the request could never be met.
 //
 // Permits granted but not received when ctx ends are taken back and passed
-// on. A caller that never receives and never lets ctx end strands the permits
+// on; a receive after that yields closed (a nil Release, ok false). A caller that never receives and never lets ctx end strands the permits
 // until it does. n == 0 is granted at once unless someone is queued.
 // Negative n, or a nil ctx, panics.
 func (s *Semaphore) AcquireN(ctx context.Context, n int) <-chan Release {
