@@ -64,7 +64,9 @@
 // primitive: nobody can tell the difference, since every observation is
 // such a call (W3), and the uncontended path stays free of registrations
 // (W7). Until then a receive may still yield the grant; it is then the
-// caller's, as any received grant is.
+// caller's, as any received grant is. A blocking twin has no channel to
+// leave behind: a grant made while its ctx was live is the caller's and is
+// returned, even if ctx ended before the caller woke up.
 //
 // W3, truth after cancel. Once the caller sees ctx.Err() != nil, a receive
 // from the channel tells whether the operation took effect, and every later

@@ -700,8 +700,10 @@ func (j *testJob) passed() { j.taken = true }
 // before the waiter has looked (its select then sees both ready and picks
 // either). The pass is final: the job runs in the holder's goroutine, on the
 // holder's permit, so the waiter must be told it succeeded whichever case
-// its select picks, and the permit must not come back to the count (as an
-// exclusive grant's would, taken back: the job would run on a free permit).
+// its select picks, and the permit must not come back to the count (if it
+// were taken back, the job would run on a free permit; that is what this
+// test caught when block still took back exclusive grants that raced the
+// ctx, and a pass was made exclusive).
 // The pass is made in testHookQueued, in the waiter's goroutine, just before
 // it blocks.
 func TestInterleavePassOnRacingCancel(t *testing.T) {

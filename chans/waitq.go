@@ -872,8 +872,16 @@ func (w *waiter[T]) Cause() error {
 // caller queued with q.mu held. It releases q.mu while it waits and returns
 // with it released. It reports the grant and true, or false if w's ctx ended
 // first or the primitive told w to stop waiting, with the owner's cause in the
-// second case. A grant that arrives as the ctx ends is given back, as a
-// channel waiter's would be (W2), unless it is final.
+// second case.
+//
+// A grant that arrives as the ctx ends is the caller's: dispatch grants only
+// a waiter whose ctx is live at that moment (first), so the grant came
+// first, and the caller, still blocked here, has told nobody otherwise. The
+// tempting version gives it back, as a channel waiter's grant is given back
+// (W2); but while it is on its way, a grant that may come back is in doubt,
+// and nothing outside this goroutine can see it: a Queue shut down then
+// (Shutdown(false)) told its other getters it was drained, and the item
+// came back to a queue nobody would take it from (Join never closed).
 func (q *waitq[T]) block(w *waiter[T]) (v T, ok bool, cause error) {
 	q.mu.Unlock()
 	received := false
@@ -906,13 +914,7 @@ func (q *waitq[T]) block(w *waiter[T]) (v T, ok bool, cause error) {
 			w.state = finished
 			q.o.dispatch() // w may have held back the waiters behind it
 		case handed:
-			v = <-w.ch
-			if w.hold == exclusive {
-				w.state = finished
-				q.noteTakeBack(w)
-				q.o.reclaim(w, v)
-				q.o.dispatch()
-			}
+			v = <-w.ch // granted before the caller saw ctx end: it is the caller's
 		case left:
 			<-w.ch // the zero value that told it
 		}
