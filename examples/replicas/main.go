@@ -103,6 +103,16 @@ func run(ctx context.Context, args []string, spawn func(args ...string) *exec.Cm
 	stderr = &syncWriter{w: stderr} // the replicas' stderr and the progress line
 	lines := make(chan string)
 	waits := make(chan error, *replicas)
+	// However run returns (done, a replica failed, ctx ended), no replica
+	// outlives it and no reader of theirs stays blocked on lines.
+	quit := make(chan struct{})
+	var procs []*os.Process
+	defer func() {
+		close(quit)
+		for _, p := range procs {
+			p.Kill() // an error for one that has exited: nothing to do
+		}
+	}()
 	for i := range *replicas {
 		cmd := spawn("-replica", strconv.Itoa(i), "-etcd", *addr, "-jobs", strconv.Itoa(*jobs), "-work", work.String())
 		cmd.Stderr = stderr
@@ -113,10 +123,14 @@ func run(ctx context.Context, args []string, spawn func(args ...string) *exec.Cm
 		if err := cmd.Start(); err != nil {
 			return summary{}, err
 		}
+		procs = append(procs, cmd.Process)
 		go func() {
 			sc := bufio.NewScanner(out)
 			for sc.Scan() {
-				lines <- sc.Text()
+				select {
+				case lines <- sc.Text():
+				case <-quit:
+				}
 			}
 			waits <- cmd.Wait()
 		}()
@@ -153,6 +167,8 @@ func run(ctx context.Context, args []string, spawn func(args ...string) *exec.Cm
 			if err != nil {
 				return sum, fmt.Errorf("a replica failed: %w", err)
 			}
+		case <-ctx.Done():
+			return sum, fmt.Errorf("replicas still running: %w", ctx.Err())
 		}
 	}
 	fmt.Fprintln(stderr)
