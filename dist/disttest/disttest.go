@@ -74,6 +74,21 @@ func granted(t *testing.T, ch <-chan *dist.Grant, what string) *dist.Grant {
 	return nil
 }
 
+// recv receives from ch within Bound, failing the test if nothing comes: an
+// engine under test that never closes a channel fails the suite rather than
+// hanging it. Call it from the test's goroutine.
+func recv[T any](t *testing.T, ch <-chan T, what string) (T, bool) {
+	t.Helper()
+	select {
+	case v, ok := <-ch:
+		return v, ok
+	case <-time.After(Bound):
+		t.Fatalf("%s: nothing within %v", what, Bound)
+	}
+	var zero T
+	return zero, false
+}
+
 // closedEmpty checks that ch closes without a value within Bound.
 func closedEmpty[T any](t *testing.T, ch <-chan T, what string) {
 	t.Helper()

@@ -39,7 +39,7 @@ func set(t *testing.T, ch <-chan struct{}, what string) {
 	case <-bounded(t).Done():
 		t.Fatalf("%s: not woken within %v", what, Bound)
 	}
-	if _, ok := <-ch; ok {
+	if _, ok := recv(t, ch, what+", a second receive"); ok {
 		t.Fatalf("%s: a second value", what)
 	}
 }

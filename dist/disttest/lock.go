@@ -51,7 +51,7 @@ func lockOneOutcome(t *testing.T, newLock func(*testing.T, int) []Locker) {
 	ctx := bounded(t)
 	ch := ls[0].Acquire(ctx)
 	g := granted(t, ch, "Acquire of a free lock")
-	_, ok := <-ch
+	_, ok := recv(t, ch, "a second receive")
 	is.True(!ok) // the channel is closed after its one value
 	g2, err := ls[1].TryAcquire(ctx)
 	busy(t, g2, err, "TryAcquire of a held lock")
@@ -226,10 +226,13 @@ func lockRaceRound(t *testing.T, ls []Locker, round int) bool {
 		defer wg.Done()
 		if receive {
 			sleepIf(first == 2, lag)
-			got = <-w
+			select {
+			case got = <-w:
+			case <-time.After(Bound): // the checks below will fail
+			}
 		}
 	}()
-	wg.Wait()
+	wg.Wait() // each of the three returns within Bound
 	if got != nil {
 		got.Release()
 	}
@@ -337,11 +340,11 @@ func lockFirstTakesOne(t *testing.T, newLock func(*testing.T, int) []Locker) {
 		i, g, err := selectx.First(ctx, op(a[0]), op(b[0]))
 		res <- won{i, g, err}
 	}()
-	<-started
-	<-started
+	recv(t, started, "the first op's start")
+	recv(t, started, "the second op's start")
 	go hb.Release()
 	ha.Release()
-	r := <-res
+	r, _ := recv(t, res, "First")
 	is.NoErr(r.err)
 	r.g.Release()
 	free(t, a[1], "a after First")

@@ -312,7 +312,11 @@ func attemptGet[I dist.Item[int]](t *testing.T, q Queue[I], r *rand.Rand) (I, bo
 		ch := q.Get(ctx)
 		time.Sleep(time.Duration(r.IntN(3000)) * time.Microsecond)
 		cancel()
-		for len(ch) > 0 {
+		for deadline := time.Now().Add(Bound); len(ch) > 0; {
+			if time.Now().After(deadline) {
+				t.Errorf("an item sat in a cancelled Get's channel for %v: never taken back", Bound)
+				break
+			}
 			time.Sleep(100 * time.Microsecond)
 		}
 		it, ok := <-ch

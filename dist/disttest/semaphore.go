@@ -153,7 +153,7 @@ func semRaceRound(t *testing.T, ss []Weighted, round int) {
 		closedEmpty(t, w, "round "+strconv.Itoa(round)+", the cancelled waiter")
 		return
 	}
-	if g, ok := <-w; ok {
+	if g, ok := recv(t, w, "round "+strconv.Itoa(round)+", the waiter"); ok {
 		g.Release()
 	}
 	all(t, ss[2], 2, "round "+strconv.Itoa(round))
