@@ -137,7 +137,10 @@ const childEnv = "TURNSTILE_ETCD_TEST_CHILD"
 // test's.
 func child(t *testing.T, role, arg string) (*exec.Cmd, *bufio.Reader) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	// Killed after two minutes whatever happens, so that a read of its
+	// output (which has no deadline of its own) cannot hang the test: the
+	// kill closes the pipe and the read fails.
+	cmd := exec.CommandContext(bounded(t, 2*time.Minute), os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+role+" "+arg)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
